@@ -1,0 +1,58 @@
+"""Claim checks and exercise feedback: a claim in the prose is a claim CI evaluates.
+
+``claim(text, condition)`` prints one stable line (the same on every machine, so nbval
+can compare it) and raises :class:`ClaimError` when the condition is false. The numbers
+behind a claim are printed separately, rounded, in cells nbval does not compare.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ClaimError", "claim", "exercise"]
+
+
+class ClaimError(AssertionError):
+    """A claim the course makes did not hold in this run."""
+
+
+def _as_bool(name: str, condition: object) -> bool:
+    if isinstance(condition, (bool, np.bool_)):
+        return bool(condition)
+    if (
+        isinstance(condition, np.ndarray)
+        and condition.shape == ()
+        and condition.dtype == bool
+    ):
+        return bool(condition)
+    raise TypeError(
+        f"{name} must be a single True/False (e.g. a comparison of two numbers), "
+        f"got {type(condition).__name__}; reduce arrays with .all() or .any()"
+    )
+
+
+def claim(text: str, condition: object) -> None:
+    """Check a claim of the course; print ``CLAIM HOLDS: text`` or raise.
+
+    Args:
+        text: the claim in words, as the prose states it.
+        condition: a bool (or numpy bool) computed by the notebook.
+
+    Raises:
+        ClaimError: if ``condition`` is False.
+        TypeError: if ``condition`` is not a single bool (an array is ambiguous).
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise TypeError("text must be a non-empty string stating the claim")
+    if not _as_bool("condition", condition):
+        raise ClaimError(f"CLAIM FAILED: {text}")
+    print(f"CLAIM HOLDS: {text}")
+
+
+def exercise(name: str, correct: object, hint: str) -> None:
+    """Feedback for an exercise: print ``name: correct.`` or the ``hint``; never raise.
+
+    An unanswered exercise (``correct`` False) is not an error: the notebook runs on.
+    """
+    ok = _as_bool("correct", correct)
+    print(f"{name}: correct." if ok else f"{name}: not yet. Hint: {hint}")

@@ -1,0 +1,174 @@
+"""Figures every chapter shares: scene grids, weight maps over images, mask outlines.
+
+Weight maps use ``cividis``, a colormap designed to read the same for readers with
+colour-vision deficiencies and in greyscale; every heatmap gets a labelled colour bar
+and every image labelled axes.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from helpers.scenes import Scenes
+
+__all__ = ["CMAP", "to_hwc", "show_scenes", "outline", "overlay", "to_png"]
+
+CMAP = "cividis"
+"""The course's colormap for weights and attention (colour-blind safe)."""
+
+OUTLINE = "#ff00ff"
+"""Mask outlines: magenta stands out on sky, leaves and cividis alike."""
+
+
+def to_hwc(image: np.ndarray) -> np.ndarray:
+    """A (3, H, W) image as (H, W, 3) for matplotlib; (H, W, 3) is passed through.
+
+    Raises:
+        ValueError: if ``image`` is not a 3-D array with 3 channels first or last.
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or 3 not in (image.shape[0], image.shape[-1]):
+        raise ValueError(
+            f"expected an image of shape (3, H, W) or (H, W, 3), got {image.shape}"
+        )
+    return image.transpose(1, 2, 0) if image.shape[0] == 3 else image
+
+
+def _pixel_axes(ax: Axes, labels: bool = True) -> None:
+    if labels:
+        ax.set_xlabel("x (pixels)")
+        ax.set_ylabel("y (pixels)")
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+
+def outline(
+    ax: Axes, mask: np.ndarray, color: str = OUTLINE, linewidth: float = 1.0
+) -> None:
+    """Draw the outline of a boolean (H, W) mask on ``ax`` (nothing if it is empty)."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"expected a mask of shape (H, W), got {mask.shape}")
+    if mask.any():
+        ax.contour(mask.astype(float), levels=[0.5], colors=[color], linewidths=linewidth)
+
+
+def show_scenes(
+    scenes: Scenes,
+    n: int = 16,
+    *,
+    ncols: int = 8,
+    masks: bool = False,
+    title: str | None = None,
+) -> Figure:
+    """A grid of the first ``n`` scenes titled "bird" or "no bird".
+
+    Args:
+        scenes: the scenes to show.
+        n: how many (at most ``len(scenes)``).
+        ncols: scenes per row.
+        masks: outline each bird's mask.
+        title: a title above the grid.
+
+    Returns:
+        The matplotlib figure.
+    """
+    if not isinstance(scenes, Scenes):
+        raise TypeError(
+            f"scenes must be a Scenes (from make_scenes), got {type(scenes).__name__}"
+        )
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = min(n, len(scenes))
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(1.2 * ncols, 1.35 * nrows), squeeze=False
+    )
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        ax.imshow(to_hwc(scenes.images[i]))
+        if masks:
+            outline(ax, scenes.masks[i])
+        ax.set_title("bird" if scenes.labels[i] == 1 else "no bird", fontsize=9)
+        _pixel_axes(ax, labels=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def overlay(
+    ax: Axes,
+    image: np.ndarray,
+    weights: np.ndarray,
+    *,
+    alpha: float = 0.55,
+    vmin: float | None = 0.0,
+    vmax: float | None = None,
+    label: str = "weight",
+    colorbar: bool = True,
+    mask: np.ndarray | None = None,
+) -> None:
+    """Show a grid of weights (h, w) as a heatmap over an image (3, H, W).
+
+    Each weight covers its block of ``H/h`` by ``W/w`` pixels (nearest, not smoothed:
+    a weight belongs to a region). The colour bar is labelled with ``label``; a bird
+    ``mask`` (H, W), when given, is outlined.
+    """
+    img = to_hwc(image)
+    weights = np.asarray(weights, dtype=float)
+    if weights.ndim != 2:
+        raise ValueError(f"expected weights of shape (h, w), got {weights.shape}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    h, w = img.shape[:2]
+    ax.imshow(img, extent=(0, w, h, 0))
+    shown = ax.imshow(
+        weights,
+        cmap=CMAP,
+        alpha=alpha,
+        extent=(0, w, h, 0),
+        interpolation="nearest",
+        vmin=vmin,
+        vmax=vmax,
+    )
+    if mask is not None:
+        outline(ax, mask)
+    _pixel_axes(ax)
+    if colorbar:
+        bar = ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        bar.set_label(label)
+        bar.solids.set_alpha(1.0)
+
+
+def to_png(image: np.ndarray, *, scale: int = 6, mask: np.ndarray | None = None) -> bytes:
+    """A PNG of an image (3, H, W) enlarged ``scale`` times, the mask outlined in magenta.
+
+    Fast (a few milliseconds), for live widgets that redraw on every slider move.
+    """
+    from PIL import Image
+
+    img = to_hwc(np.asarray(image, dtype=np.float32))
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive int, got {scale!r}")
+    big = np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
+    if mask is not None:
+        m = np.repeat(np.repeat(np.asarray(mask, bool), scale, axis=0), scale, axis=1)
+        inner = m.copy()
+        inner[1:] &= m[:-1]
+        inner[:-1] &= m[1:]
+        inner[:, 1:] &= m[:, :-1]
+        inner[:, :-1] &= m[:, 1:]
+        big[m & ~inner] = (1.0, 0.0, 1.0)
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(big, 0, 1) * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
