@@ -59,15 +59,15 @@ class Explorer:
 
 # matplotlib's player loads Font Awesome from a CDN for its button icons; the book
 # must work offline, so the link goes and the icons become plain characters.
-_ICONS = {
+_ICONS = {  # characters that common fonts (DejaVu, system UI fonts) all draw
     "fa fa-minus": "&minus;",
-    "fa fa-fast-backward": "&#x23EE;",
-    "fa fa-step-backward": "&#x23F4;&#x23F4;",
+    "fa fa-fast-backward": "&#x21E4;",
+    "fa fa-step-backward": "&larr;",
     "fa fa-play fa-flip-horizontal": "&#x25C0;",
-    "fa fa-pause": "&#x23F8;",
+    "fa fa-pause": "&#x2016;",
     "fa fa-play": "&#x25B6;",
-    "fa fa-step-forward": "&#x23F5;&#x23F5;",
-    "fa fa-fast-forward": "&#x23ED;",
+    "fa fa-step-forward": "&rarr;",
+    "fa fa-fast-forward": "&#x21E5;",
     "fa fa-plus": "+",
 }
 
@@ -90,7 +90,7 @@ def scrubber(
     frames: Sequence[dict[str, Any]],
     *,
     alt: str,
-    figsize: tuple[float, float] = (3.2, 3.2),
+    figsize: tuple[float, float] = (3.6, 3.6),
     dpi: int = 72,
     interval_ms: int = 300,
 ) -> str:
