@@ -1,14 +1,74 @@
 """Numbers that score a model or a data set.
 
-For now: how well a *shortcut* solves the bird task. A synthetic data set is only useful
-if no trivial feature (mean brightness, mean colour) gives the label away.
+- Where a pooling map looks: :func:`attention_mass`, the share of a map that falls on
+  the bird, always shown beside :func:`flat_mass`, what an evenly spread map would get.
+- Whether a *shortcut* solves the bird task: a synthetic data set is only useful if
+  no trivial feature (mean brightness, mean colour) gives the label away.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["best_threshold_accuracy", "linear_probe_accuracy", "colour_features"]
+__all__ = [
+    "attention_mass",
+    "flat_mass",
+    "region_cells",
+    "best_threshold_accuracy",
+    "linear_probe_accuracy",
+    "colour_features",
+]
+
+
+def _as_numpy(x: object) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def region_cells(masks: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Which grid cells a pixel mask touches: (N, H, W) bool -> (N, h, w) bool.
+
+    The image is cut into h x w equal cells (H and W must be multiples of h and w);
+    a cell belongs to the region when any of its pixels does.
+    """
+    m = _as_numpy(masks)
+    if m.ndim != 3 or m.dtype != bool:
+        raise ValueError(
+            f"masks must be booleans of shape (N, H, W), got {m.dtype} {m.shape}"
+        )
+    (n, big_h, big_w), (h, w) = m.shape, grid
+    if h < 1 or w < 1 or big_h % h or big_w % w:
+        raise ValueError(f"a {big_h}x{big_w} mask does not cut into a {h}x{w} grid")
+    return m.reshape(n, h, big_h // h, w, big_w // w).any(axis=(2, 4))
+
+
+def attention_mass(weights: object, masks: object) -> np.ndarray:
+    """The share of each pooling map that falls on the bird: (N,) in [0, 1].
+
+    Args:
+        weights: (N, h, w) maps, each summing to 1 (numpy or torch).
+        masks: (N, H, W) bool bird masks; the map is brought to the mask's resolution
+            by cells: a cell is on the bird when any of its pixels is.
+
+    Returns:
+        For each scene, the summed weight of the cells the bird touches (0 for a scene
+        without a bird). Compare it with :func:`flat_mass`.
+    """
+    w = _as_numpy(weights).astype(np.float64)
+    m = _as_numpy(masks)
+    if w.ndim != 3:
+        raise ValueError(f"weights must have shape (N, h, w), got {w.shape}")
+    if m.ndim != 3 or len(m) != len(w):
+        raise ValueError(f"masks must have shape ({len(w)}, H, W), got {m.shape}")
+    if not np.allclose(w.sum(axis=(1, 2)), 1.0, atol=1e-4):
+        raise ValueError("each map of weights must sum to 1 (a pooling or attention map)")
+    return (w * region_cells(m, w.shape[1:])).sum(axis=(1, 2))
+
+
+def flat_mass(masks: object, grid: tuple[int, int]) -> np.ndarray:
+    """The mass an evenly spread map puts on the bird: its share of the grid, (N,)."""
+    return region_cells(masks, grid).mean(axis=(1, 2))
 
 
 def _check_xy(

@@ -1,0 +1,143 @@
+"""Scaled dot-product attention, written out, for numpy arrays and torch tensors.
+
+For queries q, keys k and values v::
+
+    scores  = q @ k^T / (sqrt(d) * temperature)        (..., Lq, Lk)
+    weights = softmax(scores) over the keys             each row sums to 1
+    out     = weights @ v                               (..., Lq, dv)
+
+A mask (True = may attend) sets the scores of forbidden keys to minus infinity before
+the softmax, so their weights are exactly zero. Without a mask no weight is ever zero:
+the softmax *reweights* every region, it does not cut any out.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["scaled_dot_product_attention", "softmax"]
+
+
+def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax of a numpy array along ``axis``."""
+    scores = np.asarray(scores)
+    shifted = scores - scores.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _check(q: Any, k: Any, v: Any, mask: Any, temperature: Any) -> str:
+    """Validate the arguments; return "numpy" or "torch"."""
+    kinds = {type(x) for x in (q, k, v)}
+    if all(isinstance(x, torch.Tensor) for x in (q, k, v)):
+        kind = "torch"
+    elif all(isinstance(x, np.ndarray) for x in (q, k, v)):
+        kind = "numpy"
+    else:
+        names = ", ".join(sorted(t.__name__ for t in kinds))
+        raise TypeError(
+            f"q, k and v must all be numpy arrays or all torch tensors, got {names}"
+        )
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if x.ndim < 2:
+            raise ValueError(f"{name} must have shape (..., L, d), got {tuple(x.shape)}")
+        if kind == "numpy" and not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
+        if kind == "torch" and not torch.is_floating_point(x):
+            raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            "q and k must share their last dimension d: "
+            f"q {tuple(q.shape)}, k {tuple(k.shape)}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            "k and v must have one row per key (Lk): "
+            f"k {tuple(k.shape)}, v {tuple(v.shape)}"
+        )
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            "the leading (batch, head) dimensions of q, k, v must broadcast: "
+            f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}"
+        ) from None
+    if mask is not None:
+        if kind == "torch" and not isinstance(mask, torch.Tensor):
+            raise TypeError("with torch inputs the mask must be a torch bool tensor")
+        if kind == "numpy" and not isinstance(mask, np.ndarray):
+            raise TypeError("with numpy inputs the mask must be a numpy bool array")
+        if mask.dtype not in (np.bool_, torch.bool):
+            raise TypeError(
+                f"mask must hold booleans (True = may attend), got {mask.dtype}"
+            )
+        target = (*batch, q.shape[-2], k.shape[-2])
+        try:
+            if np.broadcast_shapes(tuple(mask.shape), target) != target:
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"mask of shape {tuple(mask.shape)} does not broadcast to (..., Lq, Lk) = "
+                f"{target}"
+            ) from None
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"temperature must be a positive number, got {temperature!r}")
+    if not temperature > 0 or not math.isfinite(temperature):
+        raise ValueError(f"temperature must be a positive number, got {temperature}")
+    return kind
+
+
+def scaled_dot_product_attention(
+    q: Any, k: Any, v: Any, mask: Any = None, *, temperature: float = 1.0
+) -> tuple[Any, Any]:
+    """Attend from each query to the keys; return the outputs and the weights.
+
+    Args:
+        q: queries (..., Lq, d).
+        k: keys (..., Lk, d).
+        v: values (..., Lk, dv).
+        mask: optional booleans broadcastable to (..., Lq, Lk); True = may attend.
+        temperature: divides the scores; above 1 flattens the weights, below 1
+            sharpens them.
+
+    Returns:
+        ``(out, weights)``: out (..., Lq, dv), weights (..., Lq, Lk), each row of the
+        weights non-negative and summing to 1. numpy in, numpy out; torch in, torch out
+        (differentiable). Equals ``torch.nn.functional.scaled_dot_product_attention``
+        at temperature 1.
+
+    Raises:
+        TypeError: mixed numpy/torch inputs, non-float inputs, a non-bool mask.
+        ValueError: shapes that do not fit (the message names them), a temperature
+            that is not positive, or a mask that leaves a query nothing to attend to
+            (its weights would be 0/0).
+    """
+    kind = _check(q, k, v, mask, temperature)
+    scale = 1.0 / (math.sqrt(q.shape[-1]) * float(temperature))
+    if kind == "numpy":
+        scores = (q @ np.swapaxes(k, -1, -2)) * scale
+        if mask is not None:
+            _no_empty_rows(np.asarray(mask).any(axis=-1))
+            scores = np.where(mask, scores, -np.inf)
+        weights = softmax(scores, axis=-1)
+        return weights @ v, weights
+    scores = (q @ k.transpose(-1, -2)) * scale
+    if mask is not None:
+        _no_empty_rows(mask.any(dim=-1).cpu().numpy())
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+
+
+def _no_empty_rows(has_key: np.ndarray) -> None:
+    if not np.all(has_key):
+        where = np.argwhere(~np.broadcast_to(has_key, has_key.shape))[:3].tolist()
+        raise ValueError(
+            "the mask lets some queries attend to no key at all (a fully masked row, "
+            f"whose softmax would be 0/0 = NaN); first such (..., query) indices: {where}"
+        )

@@ -1,0 +1,207 @@
+"""Chapter 4's models: one CNN backbone, three ways to pool its grid of regions.
+
+The backbone turns an image (3, 48, 48) into a 6x6 grid of region features (C, 6, 6).
+A pooling head then weights the 36 regions and sums them into one vector, from which a
+linear layer says "bird" or "no bird". Only the pooling weights differ:
+
+- ``"avg"``: every region weighs 1/36. No weights over positions at all.
+- ``"mask"``: a learned map, one parameter per grid cell, softmax-normalised. After
+  training it is *fixed*: the same weighting for every image ("weights that decide
+  what matters").
+- ``"attention"``: a learned query is scored against each region's key; the softmax
+  of the scores weights the regions' values. The weighting is *computed from the
+  image*: the parameters (query, key and value maps) are fixed after training, the
+  weights they produce are not.
+
+The backbone pads its convolutions circularly, so it cannot tell where the border is:
+a shifted bird gives shifted features. With zero padding it could, and the position
+experiment would measure that leak instead of the pooling (see chapter 4's aside).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from helpers.attention import scaled_dot_product_attention
+
+__all__ = ["POOLS", "Backbone", "PooledCNN"]
+
+POOLS = ("avg", "mask", "attention")
+
+
+class Backbone(nn.Module):
+    """Four 3x3 convolutions (BatchNorm, ReLU), max-pooling by 2 after the first three.
+
+    (N, 3, H, W) -> (N, C, H/8, W/8); for 48x48 images a 6x6 grid of C = 64 features.
+
+    Args:
+        channels: output channels of the four convolutions.
+        padding: ``"circular"`` (the course's default: no border to read position
+            from) or ``"zeros"``.
+    """
+
+    def __init__(
+        self, channels: tuple[int, ...] = (24, 32, 48, 64), padding: str = "circular"
+    ):
+        super().__init__()
+        if padding not in ("circular", "zeros"):
+            raise ValueError(f'padding must be "circular" or "zeros", got {padding!r}')
+        if len(channels) < 1 or not all(isinstance(c, int) and c > 0 for c in channels):
+            raise ValueError(f"channels must be positive ints, got {channels!r}")
+        layers: list[nn.Module] = []
+        c_in = 3
+        for i, c in enumerate(channels):
+            layers += [
+                nn.Conv2d(c_in, c, 3, padding=1, padding_mode=padding, bias=False),
+                nn.BatchNorm2d(c),
+                nn.ReLU(),
+            ]
+            if i < len(channels) - 1:
+                layers.append(nn.MaxPool2d(2))
+            c_in = c
+        self.net = nn.Sequential(*layers)
+        self.out_channels = c_in
+        self.stride = 2 ** (len(channels) - 1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) -> (N, C, H / stride, W / stride)."""
+        return self.net(images)
+
+
+def _check_images(images: object) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(
+            f"images must be a torch tensor (N, 3, H, W); got {type(images).__name__} "
+            "(use torch.from_numpy(scenes.images))"
+        )
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must have shape (N, 3, H, W), got {tuple(images.shape)}")
+    if not torch.is_floating_point(images):
+        raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
+    return images
+
+
+class PooledCNN(nn.Module):
+    """Backbone + pooling head + linear classifier: N images -> N bird logits.
+
+    Args:
+        pool: ``"avg"``, ``"mask"`` or ``"attention"``.
+        size: image height and width (48); fixes the grid (size / 8) for the mask.
+        backbone: a :class:`Backbone` to share with other heads (one is built
+            otherwise); sharing one backbone between three heads trained together
+            compares the poolings on identical features.
+        padding: the backbone's padding when it is built here.
+        queries: attention only: how many learned queries (e.g. 2 for "bird" and
+            "leaf"); query 0 feeds the bird classifier, each query has its own output.
+        key_dim: attention only: the dimension of queries and keys.
+    """
+
+    def __init__(
+        self,
+        pool: str = "attention",
+        *,
+        size: int = 48,
+        backbone: Backbone | None = None,
+        padding: str = "circular",
+        queries: int = 1,
+        key_dim: int = 32,
+    ):
+        super().__init__()
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        if (
+            not isinstance(queries, int)
+            or queries < 1
+            or (pool != "attention" and queries > 1)
+        ):
+            raise ValueError(f"queries must be 1, or more for attention; got {queries!r}")
+        self.pool = pool
+        self.backbone = backbone if backbone is not None else Backbone(padding=padding)
+        if size % self.backbone.stride:
+            raise ValueError(
+                f"size must be a multiple of {self.backbone.stride}, got {size}"
+            )
+        self.grid = (size // self.backbone.stride, size // self.backbone.stride)
+        c = self.backbone.out_channels
+        self.n_queries = queries
+        if pool == "mask":
+            self.mask_logits = nn.Parameter(torch.zeros(self.grid))
+        if pool == "attention":
+            self.key = nn.Conv2d(c, key_dim, 1)
+            self.value = nn.Conv2d(c, c, 1)
+            self.queries = nn.Parameter(torch.randn(queries, key_dim) / math.sqrt(key_dim))
+        self.classifier = nn.Linear(c, queries)
+
+    def reset_own_parameters(self) -> None:
+        """Re-initialise the parameters that belong to no submodule (mask, queries)."""
+        with torch.no_grad():
+            if self.pool == "mask":
+                self.mask_logits.zero_()
+            if self.pool == "attention":
+                self.queries.normal_(0.0, 1.0 / math.sqrt(self.queries.shape[1]))
+
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(_check_images(images))
+        if tuple(features.shape[-2:]) != self.grid:
+            raise ValueError(
+                f"images of {tuple(images.shape[-2:])} pixels give a "
+                f"{tuple(features.shape[-2:])} grid; this model was built for {self.grid}"
+            )
+        return features
+
+    def pool_all(
+        self, images: torch.Tensor, *, temperature: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooled vectors (N, Q, C) and pooling weights (N, Q, h, w) for every query."""
+        f = self._features(images)
+        n, c, h, w = f.shape
+        if self.pool == "attention":
+            keys = self.key(f).flatten(2).transpose(1, 2)  # (N, hw, dk)
+            values = self.value(f).flatten(2).transpose(1, 2)  # (N, hw, C)
+            q = self.queries.expand(n, -1, -1)  # (N, Q, dk)
+            pooled, weights = scaled_dot_product_attention(
+                q, keys, values, temperature=temperature
+            )
+            return pooled, weights.reshape(n, self.n_queries, h, w)
+        if self.pool == "mask":
+            weights = torch.softmax(self.mask_logits.flatten() / temperature, 0)
+            weights = weights.expand(n, h * w)
+        else:
+            weights = f.new_full((n, h * w), 1.0 / (h * w))
+        pooled = torch.einsum("nl,ncl->nc", weights, f.flatten(2))
+        return pooled[:, None], weights.reshape(n, 1, h, w)
+
+    def logits_all(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, Q) logits, one per query (Q = 1 except for multi-query attention)."""
+        pooled, _ = self.pool_all(images)
+        # query j's pooled vector feeds output j only
+        return (pooled * self.classifier.weight[None]).sum(-1) + self.classifier.bias
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) float images -> (N,) bird logits (positive = bird)."""
+        return self.logits_all(images)[:, 0]
+
+    @torch.no_grad()
+    def pool_weights(
+        self, images: torch.Tensor, *, query: int = 0, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """(N, h, w) pooling weights, each map summing to 1 (computed in eval mode).
+
+        Uniform for ``"avg"``; the same learned map for every image for ``"mask"``;
+        computed from each image for ``"attention"`` (by query ``query``).
+        ``temperature`` divides the scores before the softmax (1 = as trained).
+        """
+        if not isinstance(query, int) or not 0 <= query < self.n_queries:
+            raise ValueError(
+                f"query must be an int in [0, {self.n_queries}), got {query!r}"
+            )
+        images = _check_images(images)
+        was_training = self.training
+        self.eval()
+        dev = next(self.parameters()).device
+        _, weights = self.pool_all(images.to(dev), temperature=temperature)
+        self.train(was_training)
+        return weights[:, query].to(images.device)

@@ -1,0 +1,234 @@
+"""Training and evaluation: the one loop every chapter's torch models share.
+
+``fit`` trains from scratch: the seed fixes the initial weights and the order of the
+minibatches, so the same call gives the same model. It minimises the binary
+cross-entropy of the bird logits with AdamW under a one-cycle learning-rate schedule
+(a linear warm-up, then a cosine decay to zero), so the schedule always spans the
+epochs asked for. It uses a GPU when one is present.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from helpers.scenes import Scenes
+
+__all__ = [
+    "device",
+    "fit",
+    "History",
+    "predict",
+    "accuracy",
+    "evaluate",
+    "reset_parameters",
+    "one_cycle",
+]
+
+
+def device() -> torch.device:
+    """The GPU when one is present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`: the mean training loss of each epoch (summed
+    over the models when several train together), wall time and device."""
+
+    loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    device: str = "cpu"
+
+
+def one_cycle(total_steps: int, warmup: float = 0.25) -> Callable[[int], float]:
+    """The learning-rate factor at each step: a linear warm-up over the first
+    ``warmup`` share of the steps, then a cosine decay to zero at the last step."""
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be >= 1, got {total_steps}")
+    up = max(1, round(warmup * total_steps))
+
+    def factor(step: int) -> float:
+        if step < up:
+            return (step + 1) / up
+        progress = (step - up + 1) / (total_steps - up + 1)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def reset_parameters(model: nn.Module) -> None:
+    """Re-initialise every parameter of ``model`` (from torch's current seed)."""
+    for module in model.modules():
+        if module is not model and hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    own = getattr(model, "reset_own_parameters", None)
+    if own is not None:
+        own()
+
+
+def _check_scenes(scenes: object) -> Scenes:
+    if not isinstance(scenes, Scenes):
+        raise TypeError(
+            f"scenes must be a Scenes (from helpers.scenes.make_scenes), got "
+            f"{type(scenes).__name__}"
+        )
+    if len(scenes) == 0:
+        raise ValueError("scenes is empty: there is nothing to train or evaluate on")
+    return scenes
+
+
+def _models(model: nn.Module | Mapping[str, nn.Module]) -> dict[str, nn.Module]:
+    models = dict(model) if isinstance(model, Mapping) else {"model": model}
+    if not models or not all(isinstance(m, nn.Module) for m in models.values()):
+        raise TypeError("model must be a torch nn.Module or a dict of them")
+    return models
+
+
+def _unique_parameters(models: dict[str, nn.Module]) -> list[nn.Parameter]:
+    seen: dict[int, nn.Parameter] = {}
+    for m in models.values():
+        for p in m.parameters():
+            seen.setdefault(id(p), p)
+    return list(seen.values())
+
+
+def _logits_and_targets(m: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """All outputs of a model against their targets: (N, Q) each."""
+    if hasattr(m, "logits_all"):
+        logits = m.logits_all(x)
+    else:
+        logits = m(x)[:, None]
+    return logits, y[:, : logits.shape[1]]
+
+
+def fit(
+    model: nn.Module | Mapping[str, nn.Module],
+    scenes: Scenes,
+    *,
+    epochs: int = 8,
+    seed: int = 0,
+    lr: float = 4e-3,
+    batch_size: int = 64,
+    weight_decay: float = 1e-4,
+    targets: np.ndarray | None = None,
+    on_epoch: Callable[[int], None] | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` in place on ``scenes``; return its :class:`History`.
+
+    Args:
+        model: a module mapping (N, 3, H, W) images to (N,) logits, or a dict of such
+            modules (e.g. three heads sharing one backbone): then the loss is the sum
+            of their losses and shared parameters are updated once.
+        scenes: the training scenes.
+        epochs: passes over the data; the learning-rate schedule spans them all.
+        seed: fixes the initial weights and the minibatch order.
+        lr: the peak learning rate of the one-cycle schedule.
+        batch_size: scenes per step.
+        weight_decay: AdamW's decoupled weight decay.
+        targets: (N, Q) 0/1 targets for models with Q outputs (``logits_all``);
+            column 0 is the bird label. Default: the bird labels.
+        on_epoch: called as ``on_epoch(epoch)`` after each epoch (1, 2, ...), e.g. to
+            record attention maps as training goes.
+        progress: show a tqdm progress bar.
+    """
+    models = _models(model)
+    scenes = _check_scenes(scenes)
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    n = len(scenes)
+    y = scenes.labels[:, None] if targets is None else np.asarray(targets)
+    if y.ndim != 2 or y.shape[0] != n or not np.isin(y, (0, 1)).all():
+        raise ValueError(f"targets must be 0/1 of shape ({n}, Q), got {y.shape}")
+
+    dev = device()
+    torch.manual_seed(seed)
+    for m in models.values():
+        reset_parameters(m)
+        m.to(dev).train()
+    images = torch.from_numpy(scenes.images).to(dev)
+    labels = torch.from_numpy(y.astype(np.float32)).to(dev)
+    params = _unique_parameters(models)
+    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    steps = -(-n // batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, one_cycle(epochs * steps))
+    order = torch.Generator().manual_seed(seed)
+    history = History(device=str(dev))
+    start = time.perf_counter()
+    bar = tqdm(total=epochs * steps, desc="training", unit="step", disable=not progress)
+    for epoch in range(1, epochs + 1):
+        perm = torch.randperm(n, generator=order).to(dev)
+        total_loss = 0.0
+        for i in range(steps):
+            idx = perm[i * batch_size : (i + 1) * batch_size]
+            x, t = images[idx], labels[idx]
+            loss = images.new_zeros(())
+            for m in models.values():
+                logits, target = _logits_and_targets(m, x, t)
+                loss = loss + nn.functional.binary_cross_entropy_with_logits(logits, target)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total_loss += float(loss.detach()) * len(idx)
+            bar.update(1)
+        history.loss.append(total_loss / n)
+        bar.set_postfix(loss=f"{history.loss[-1]:.3f}")
+        if on_epoch is not None:
+            for m in models.values():
+                m.eval()
+            on_epoch(epoch)
+            for m in models.values():
+                m.train()
+    bar.close()
+    for m in models.values():
+        m.eval()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: int = 500):
+    """Logits (N,) of ``model`` for images (N, 3, H, W), in eval mode, as numpy."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a numpy array or torch tensor, got {type(images)}")
+    dev = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = [
+        model(images[i : i + batch_size].to(dev)).cpu()
+        for i in range(0, len(images), batch_size)
+    ]
+    model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
+
+
+def evaluate(model: nn.Module, scenes: Scenes) -> dict[str, float]:
+    """Accuracy, recall (birds found) and false-alarm rate (birds claimed in
+    scenes without one)."""
+    scenes = _check_scenes(scenes)
+    said_bird = predict(model, scenes.images) > 0
+    bird = scenes.labels == 1
+    return {
+        "accuracy": float((said_bird == bird).mean()),
+        "recall": float(said_bird[bird].mean()) if bird.any() else float("nan"),
+        "false_alarm": float(said_bird[~bird].mean()) if (~bird).any() else float("nan"),
+    }
+
+
+def accuracy(model: nn.Module, scenes: Scenes) -> float:
+    """The share of ``scenes`` whose bird/no-bird label ``model`` gets right."""
+    return evaluate(model, scenes)["accuracy"]
