@@ -44,7 +44,7 @@ class Backbone(nn.Module):
     """
 
     def __init__(
-        self, channels: tuple[int, ...] = (24, 32, 48, 64), padding: str = "circular"
+        self, channels: tuple[int, ...] = (16, 32, 48, 64), padding: str = "circular"
     ):
         super().__init__()
         if padding not in ("circular", "zeros"):
