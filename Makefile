@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: book test lab lint clean
+.PHONY: book test lab experiments clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 ## lab: open JupyterLab on the notebooks, in the same environment
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
+
+## experiments: chapter 4's three-seed results into experiments/chapter4.json (~15 min)
+experiments: $(STAMP)
+	$(PY) experiments/chapter4.py
 
 clean:
 	rm -rf _build .jupyter_cache

@@ -174,9 +174,10 @@ class PooledCNN(nn.Module):
         pooled = torch.einsum("nl,ncl->nc", weights, f.flatten(2))
         return pooled[:, None], weights.reshape(n, 1, h, w)
 
-    def logits_all(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, Q) logits, one per query (Q = 1 except for multi-query attention)."""
-        pooled, _ = self.pool_all(images)
+    def logits_all(self, images: torch.Tensor, *, temperature: float = 1.0) -> torch.Tensor:
+        """(N, Q) logits, one per query (Q = 1 except for multi-query attention);
+        ``temperature`` divides the pooling scores (1 = as trained)."""
+        pooled, _ = self.pool_all(images, temperature=temperature)
         # query j's pooled vector feeds output j only
         return (pooled * self.classifier.weight[None]).sum(-1) + self.classifier.bias
 

@@ -1,0 +1,183 @@
+"""Chapter 4's controlled comparison: three pooling heads on one shared backbone.
+
+The three heads (average, fixed learned mask, attention) share a single CNN backbone
+and train together, one loss per head, so they see identical features and differ only
+in how they weight the regions. The attention head has two queries: query 0 answers
+"is there a bird?", query 1 "is there a leaf?", so one image and one set of weights
+can be asked two questions.
+
+:func:`position_experiment` is the chapter's main experiment (birds only in the left
+half during training, tested in both halves); ``experiments/chapter4.py`` runs it over
+several seeds, and the notebook runs one seed live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from helpers.metrics import attention_mass, flat_mass
+from helpers.models import POOLS, Backbone, PooledCNN
+from helpers.scenes import Scenes, make_scenes
+from helpers.train import fit, predict
+
+__all__ = [
+    "LEFT",
+    "RIGHT",
+    "CLUTTER",
+    "three_heads",
+    "bird_and_leaf_targets",
+    "measure",
+    "position_data",
+    "position_experiment",
+    "query_masses",
+]
+
+LEFT = (0.0, 1.0, 0.0, 0.5)
+RIGHT = (0.0, 1.0, 0.5, 1.0)
+CLUTTER = (2, 6)
+"""Distractors per scene in chapter 4: every scene is cluttered."""
+
+
+def three_heads(
+    *, padding: str = "circular", separate: bool = False
+) -> dict[str, PooledCNN]:
+    """The heads ``avg``, ``mask`` and ``attention`` (2 queries: bird, leaf).
+
+    Args:
+        padding: the backbone's padding, ``"circular"`` or ``"zeros"``.
+        separate: give each head its own backbone (three independent models) instead
+            of one shared backbone.
+    """
+    shared = None if separate else Backbone(padding=padding)
+    return {
+        pool: PooledCNN(
+            pool,
+            backbone=shared if shared is not None else Backbone(padding=padding),
+            queries=2 if pool == "attention" else 1,
+        )
+        for pool in POOLS
+    }
+
+
+def bird_and_leaf_targets(scenes: Scenes) -> np.ndarray:
+    """(N, 2) targets: column 0 "there is a bird", column 1 "there is a leaf"."""
+    return np.stack([scenes.labels, scenes.leaf_masks.any(axis=(1, 2))], axis=1).astype(
+        np.int64
+    )
+
+
+def measure(models: Mapping[str, PooledCNN], scenes: Scenes) -> dict[str, dict[str, float]]:
+    """For each head: accuracy, recall, false-alarm rate and, on the bird scenes, the
+    mean attention mass on the bird beside the flat baseline (the bird's share of the
+    grid)."""
+    bird = scenes.labels == 1
+    images = torch.from_numpy(scenes.images)
+    results = {}
+    for name, model in models.items():
+        said_bird = predict(model, images) > 0
+        weights = model.pool_weights(images[bird])
+        mass = attention_mass(weights, scenes.masks[bird])
+        results[name] = {
+            "accuracy": float((said_bird == bird).mean()),
+            "recall": float(said_bird[bird].mean()),
+            "false_alarm": float(said_bird[~bird].mean()),
+            "mass": float(mass.mean()),
+            "flat": float(flat_mass(scenes.masks[bird], weights.shape[1:]).mean()),
+        }
+    return results
+
+
+def query_masses(model: PooledCNN, scenes: Scenes) -> dict[str, float]:
+    """Where each query of a two-query attention model looks, on scenes holding both a
+    bird and a leaf: the mass of the bird query and of the leaf query on the bird and
+    on the leaves, with the flat baselines."""
+    both = (scenes.labels == 1) & scenes.leaf_masks.any(axis=(1, 2))
+    if not both.any():
+        raise ValueError("no scene holds both a bird and a leaf")
+    images = torch.from_numpy(scenes.images[both])
+    bird_masks, leaf_masks = scenes.masks[both], scenes.leaf_masks[both]
+    bird_q = model.pool_weights(images, query=0)
+    leaf_q = model.pool_weights(images, query=1)
+    grid = tuple(bird_q.shape[1:])
+    return {
+        "bird_query_on_bird": float(attention_mass(bird_q, bird_masks).mean()),
+        "bird_query_on_leaves": float(attention_mass(bird_q, leaf_masks).mean()),
+        "leaf_query_on_bird": float(attention_mass(leaf_q, bird_masks).mean()),
+        "leaf_query_on_leaves": float(attention_mass(leaf_q, leaf_masks).mean()),
+        "flat_bird": float(flat_mass(bird_masks, grid).mean()),
+        "flat_leaves": float(flat_mass(leaf_masks, grid).mean()),
+        "scenes": int(both.sum()),
+    }
+
+
+def position_data(seed: int, n_train: int = 6000, n_test: int = 2000) -> dict[str, Scenes]:
+    """Training scenes with birds in the left half; test scenes in each half.
+
+    The three sets use different seeds derived from ``seed``: no test scene is a
+    training scene.
+    """
+    return {
+        "train": make_scenes(
+            n_train, region=LEFT, distractors=CLUTTER, seed=1000 * seed + 1
+        ),
+        "left": make_scenes(n_test, region=LEFT, distractors=CLUTTER, seed=1000 * seed + 2),
+        "right": make_scenes(
+            n_test, region=RIGHT, distractors=CLUTTER, seed=1000 * seed + 3
+        ),
+    }
+
+
+def position_experiment(
+    seed: int,
+    *,
+    padding: str = "circular",
+    separate: bool = False,
+    data: dict[str, Scenes] | None = None,
+    epochs: int = 6,
+    on_epoch: Callable[[int, dict[str, PooledCNN]], None] | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, PooledCNN], dict[str, Any]]:
+    """Train the three heads on left-half birds; measure them in both halves.
+
+    Returns:
+        The trained heads and ``{"left": measure(...), "right": measure(...),
+        "seconds": training time}``.
+    """
+    data = data if data is not None else position_data(seed)
+    heads = three_heads(padding=padding, separate=separate)
+    callback = None if on_epoch is None else (lambda epoch: on_epoch(epoch, heads))
+    targets = bird_and_leaf_targets(data["train"])
+    if separate:
+        seconds = 0.0
+        for model in heads.values():
+            history = fit(
+                model,
+                data["train"],
+                targets=targets,
+                epochs=epochs,
+                seed=seed,
+                progress=progress,
+            )
+            seconds += history.seconds
+    else:
+        history = fit(
+            heads,
+            data["train"],
+            targets=targets,
+            epochs=epochs,
+            seed=seed,
+            on_epoch=callback,
+            progress=progress,
+        )
+        seconds = history.seconds
+    result = {
+        "left": measure(heads, data["left"]),
+        "right": measure(heads, data["right"]),
+        "queries": query_masses(heads["attention"], data["left"]),
+        "seconds": seconds,
+    }
+    return heads, result
