@@ -118,7 +118,7 @@ def test_fit_calls_on_epoch(small):
     fit(
         PooledCNN("avg"), small[:32], epochs=3, seed=0, progress=False, on_epoch=seen.append
     )
-    assert seen == [1, 2, 3]
+    assert seen == [0, 1, 2, 3]  # 0: the initial weights, before training
 
 
 def test_fit_rejects_bad_input(small):

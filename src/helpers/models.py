@@ -156,7 +156,12 @@ class PooledCNN(nn.Module):
         self, images: torch.Tensor, *, temperature: float = 1.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Pooled vectors (N, Q, C) and pooling weights (N, Q, h, w) for every query."""
-        f = self._features(images)
+        return self.pool_features(self._features(images), temperature=temperature)
+
+    def pool_features(
+        self, f: torch.Tensor, *, temperature: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`pool_all` from backbone features (N, C, h, w) already computed."""
         n, c, h, w = f.shape
         if self.pool == "attention":
             keys = self.key(f).flatten(2).transpose(1, 2)  # (N, hw, dk)
@@ -177,7 +182,14 @@ class PooledCNN(nn.Module):
     def logits_all(self, images: torch.Tensor, *, temperature: float = 1.0) -> torch.Tensor:
         """(N, Q) logits, one per query (Q = 1 except for multi-query attention);
         ``temperature`` divides the pooling scores (1 = as trained)."""
-        pooled, _ = self.pool_all(images, temperature=temperature)
+        return self.logits_from_features(self._features(images), temperature=temperature)
+
+    def logits_from_features(
+        self, f: torch.Tensor, *, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """:meth:`logits_all` from backbone features (N, C, h, w): heads that share a
+        backbone compute its features once per batch (see ``helpers.train.fit``)."""
+        pooled, _ = self.pool_features(f, temperature=temperature)
         # query j's pooled vector feeds output j only
         return (pooled * self.classifier.weight[None]).sum(-1) + self.classifier.bias
 

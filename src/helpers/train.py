@@ -100,13 +100,37 @@ def _unique_parameters(models: dict[str, nn.Module]) -> list[nn.Parameter]:
     return list(seen.values())
 
 
-def _logits_and_targets(m: nn.Module, x: torch.Tensor, y: torch.Tensor):
-    """All outputs of a model against their targets: (N, Q) each."""
-    if hasattr(m, "logits_all"):
-        logits = m.logits_all(x)
-    else:
-        logits = m(x)[:, None]
-    return logits, y[:, : logits.shape[1]]
+def _batch_loss(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor):
+    """The summed loss of every model on one batch, all outputs against their targets.
+
+    Models that share a backbone (and can pool given features) get its features
+    computed once: one forward and one backward pass through it instead of one each.
+    """
+    features: dict[int, torch.Tensor] = {}
+    loss = x.new_zeros(())
+    for m in models.values():
+        backbone = getattr(m, "backbone", None)
+        if backbone is not None and hasattr(m, "logits_from_features"):
+            if id(backbone) not in features:
+                features[id(backbone)] = backbone(x)
+            logits = m.logits_from_features(features[id(backbone)])
+        elif hasattr(m, "logits_all"):
+            logits = m.logits_all(x)
+        else:
+            logits = m(x)[:, None]
+        target = y[:, : logits.shape[1]]
+        loss = loss + nn.functional.binary_cross_entropy_with_logits(logits, target)
+    return loss
+
+
+def _call_in_eval(
+    models: dict[str, nn.Module], callback: Callable[[int], None], epoch: int
+):
+    for m in models.values():
+        m.eval()
+    callback(epoch)
+    for m in models.values():
+        m.train()
 
 
 def fit(
@@ -136,8 +160,9 @@ def fit(
         weight_decay: AdamW's decoupled weight decay.
         targets: (N, Q) 0/1 targets for models with Q outputs (``logits_all``);
             column 0 is the bird label. Default: the bird labels.
-        on_epoch: called as ``on_epoch(epoch)`` after each epoch (1, 2, ...), e.g. to
-            record attention maps as training goes.
+        on_epoch: called as ``on_epoch(epoch)`` with the models in eval mode, once
+            before training (epoch 0) and after each epoch (1, 2, ...), e.g. to record
+            attention maps as training goes.
         progress: show a tqdm progress bar.
     """
     models = _models(model)
@@ -167,16 +192,15 @@ def fit(
     history = History(device=str(dev))
     start = time.perf_counter()
     bar = tqdm(total=epochs * steps, desc="training", unit="step", disable=not progress)
+    if on_epoch is not None:
+        _call_in_eval(models, on_epoch, 0)
     for epoch in range(1, epochs + 1):
         perm = torch.randperm(n, generator=order).to(dev)
         total_loss = 0.0
         for i in range(steps):
             idx = perm[i * batch_size : (i + 1) * batch_size]
             x, t = images[idx], labels[idx]
-            loss = images.new_zeros(())
-            for m in models.values():
-                logits, target = _logits_and_targets(m, x, t)
-                loss = loss + nn.functional.binary_cross_entropy_with_logits(logits, target)
+            loss = _batch_loss(models, x, t)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -186,11 +210,7 @@ def fit(
         history.loss.append(total_loss / n)
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}")
         if on_epoch is not None:
-            for m in models.values():
-                m.eval()
-            on_epoch(epoch)
-            for m in models.values():
-                m.train()
+            _call_in_eval(models, on_epoch, epoch)
     bar.close()
     for m in models.values():
         m.eval()

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from helpers.scenes import Scenes
 
-__all__ = ["CMAP", "to_hwc", "show_scenes", "outline", "overlay", "to_png"]
+__all__ = ["CMAP", "to_hwc", "show_scenes", "outline", "overlay", "to_png", "overlay_png"]
 
 CMAP = "cividis"
 """The course's colormap for weights and attention (colour-blind safe)."""
@@ -172,3 +172,30 @@ def to_png(image: np.ndarray, *, scale: int = 6, mask: np.ndarray | None = None)
     buffer = io.BytesIO()
     Image.fromarray((np.clip(big, 0, 1) * 255).astype(np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def overlay_png(
+    image: np.ndarray,
+    weights: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    scale: int = 6,
+    alpha: float = 0.55,
+    vmax: float | None = None,
+) -> bytes:
+    """A PNG of a weight grid (h, w) over an image (3, H, W), as :func:`overlay` draws
+    it (cividis, 0 to ``vmax``), without matplotlib's figure machinery: fast enough for
+    live widgets. The bird ``mask`` (H, W) is outlined."""
+    from matplotlib import colormaps
+
+    img = to_hwc(np.asarray(image, dtype=np.float32))
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2:
+        raise ValueError(f"expected weights of shape (h, w), got {weights.shape}")
+    (big_h, big_w), (h, w) = img.shape[:2], weights.shape
+    if big_h % h or big_w % w:
+        raise ValueError(f"a {h}x{w} grid does not tile a {big_h}x{big_w} image")
+    top = float(weights.max()) if vmax is None else float(vmax)
+    colours = colormaps[CMAP](np.clip(weights / max(top, 1e-12), 0.0, 1.0))[..., :3]
+    heat = np.repeat(np.repeat(colours, big_h // h, axis=0), big_w // w, axis=1)
+    return to_png((1 - alpha) * img + alpha * heat, scale=scale, mask=mask)
