@@ -131,8 +131,8 @@ def _sweep_scrubber(frames: Sequence[dict[str, Any]], label, alt: str) -> str:
             suptitle=label(frame),
         )
 
-    width = 2.3 * len(frames[0]["maps"]) + 0.8
-    return scrubber(draw, frames, alt=alt, figsize=(width, 2.8))
+    width = 2.0 * len(frames[0]["maps"]) + 0.8
+    return scrubber(draw, frames, alt=alt, figsize=(width, 2.6))
 
 
 def _live(heads, controls: dict, *, seed: int, fixed: dict | None = None):
@@ -161,7 +161,7 @@ def _live(heads, controls: dict, *, seed: int, fixed: dict | None = None):
     return w.VBox([w.HBox(list(controls.values())), w.HBox(panels)])
 
 
-def heads_explorer(heads: Mapping[str, PooledCNN], *, seed: int = 0, frames: int = 12):
+def heads_explorer(heads: Mapping[str, PooledCNN], *, seed: int = 0, frames: int = 9):
     """Move the bird and the clutter; the three heads' maps and predictions follow
     (or not). Static: the bird crossing from the left half into the right half."""
     import ipywidgets as w
@@ -198,7 +198,7 @@ def temperature_explorer(
     }
     sweep = [
         heads_frame(heads, y, x, seed=seed, temperature=t)
-        for t in 2.0 ** np.arange(-2, 2.5, 0.5)
+        for t in 2.0 ** np.arange(-2, 2.5, 1.0)
     ]
     alt = (
         "One scene at softmax temperatures from 0.25 to 4: the attention and mask maps "
@@ -215,7 +215,7 @@ def temperature_explorer(
     )
 
 
-def query_explorer(model: PooledCNN, seeds: Sequence[int] = tuple(range(8))) -> Explorer:
+def query_explorer(model: PooledCNN, seeds: Sequence[int] = tuple(range(6))) -> Explorer:
     """Same image, same weights, two queries: where "bird" and "leaf" look.
     Static: a scrubber over scenes, both maps side by side."""
     import ipywidgets as w
@@ -246,7 +246,7 @@ def query_explorer(model: PooledCNN, seeds: Sequence[int] = tuple(range(8))) -> 
         "Scenes with a bird and leaves, two attention maps each from the same weights: "
         'the "bird" query weights the bird, the "leaf" query the leaves.'
     )
-    static = scrubber(draw, frames, alt=alt, figsize=(5.4, 2.8))
+    static = scrubber(draw, frames, alt=alt, figsize=(4.8, 2.6))
     picker = w.IntSlider(seeds[0], min=min(seeds), max=max(seeds) + 20, description="scene")
     pictures = {q: w.Image(format="png", width=216, height=216) for q in QUERIES}
 
@@ -295,7 +295,7 @@ def epoch_explorer(
         "The maps of one scene after each training epoch: before training they are "
         "nearly flat; as training goes on the attention map gathers on the bird."
     )
-    static = scrubber(draw, snapshots, alt=alt, figsize=(2.3 * len(names) + 0.8, 2.8))
+    static = scrubber(draw, snapshots, alt=alt, figsize=(2.0 * len(names) + 0.8, 2.6))
     slider = w.IntSlider(0, min=0, max=len(snapshots) - 1, description="epoch")
     pictures = {n: w.Image(format="png", width=216, height=216) for n in names}
 
