@@ -30,7 +30,7 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
-## experiments: chapter 4's three-seed results into experiments/chapter4.json (~15 min)
+## experiments: chapter 4's three-seed results into experiments/chapter4.json (~17 min)
 experiments: $(STAMP)
 	$(PY) experiments/chapter4.py
 
