@@ -244,7 +244,8 @@ def query_explorer(model: PooledCNN, seeds: Sequence[int] = tuple(range(6))) -> 
 
     alt = (
         "Scenes with a bird and leaves, two attention maps each from the same weights: "
-        'the "bird" query weights the bird, the "leaf" query the leaves.'
+        'the "bird" query\'s weight lies on the bird, the "leaf" query\'s lies elsewhere, '
+        "off the bird."
     )
     static = scrubber(draw, frames, alt=alt, figsize=(4.8, 2.6))
     picker = w.IntSlider(seeds[0], min=min(seeds), max=max(seeds) + 20, description="scene")
