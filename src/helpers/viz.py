@@ -16,10 +16,23 @@ from matplotlib.figure import Figure
 
 from helpers.scenes import Scenes
 
-__all__ = ["CMAP", "to_hwc", "show_scenes", "outline", "overlay", "to_png", "overlay_png"]
+__all__ = [
+    "CMAP",
+    "DIVERGING",
+    "to_hwc",
+    "show_scenes",
+    "outline",
+    "overlay",
+    "to_png",
+    "overlay_png",
+]
 
 CMAP = "cividis"
 """The course's colormap for weights and attention (colour-blind safe)."""
+
+DIVERGING = "PuOr"
+"""The colormap for signed weights (negative / positive), ColorBrewer's purple-orange,
+colour-blind safe; always drawn with limits symmetric about 0, so white means 0."""
 
 OUTLINE = "#ff00ff"
 """Mask outlines: magenta stands out on sky, leaves and cividis alike."""
@@ -183,9 +196,10 @@ def overlay_png(
     alpha: float = 0.55,
     vmax: float | None = None,
 ) -> bytes:
-    """A PNG of a weight grid (h, w) over an image (3, H, W), as :func:`overlay` draws
-    it (cividis, 0 to ``vmax``), without matplotlib's figure machinery: fast enough for
-    live widgets. The bird ``mask`` (H, W) is outlined."""
+    """A PNG of a weight grid (h, w) over an image (3, H, W), fast enough for widgets.
+
+    Drawn as :func:`overlay` draws it (cividis, 0 to ``vmax``), but without
+    matplotlib's figure machinery. The bird ``mask`` (H, W) is outlined."""
     from matplotlib import colormaps
 
     img = to_hwc(np.asarray(image, dtype=np.float32))

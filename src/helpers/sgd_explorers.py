@@ -1,0 +1,296 @@
+"""Chapter 1's explorers: one weight's effect on the loss, and the weight map forming.
+
+* :func:`nudge_frame`: change one weight of a trained logistic regression by ``delta``
+  and see the loss, the loss along that weight's axis, and the gradient dL/dw there
+  (the slope that backprop computes and SGD steps against).
+* :func:`sgd_frame`: the weight map after a given number of SGD steps, beside the
+  loss curve.
+
+Each is a pure *parameters -> data to draw* function, a live ipywidgets control and
+a static scrubber for the book (see :mod:`helpers.widgets`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from helpers.logistic import Run
+from helpers.viz import DIVERGING
+from helpers.widgets import Explorer, scrubber
+
+__all__ = [
+    "CHANNELS",
+    "weight_map",
+    "nudge_frame",
+    "draw_nudge",
+    "nudge_explorer",
+    "sgd_frame",
+    "draw_sgd",
+    "sgd_explorer",
+]
+
+CHANNELS = ("red", "green", "blue")
+_LAYOUT = {"left": 0.08, "right": 0.98, "bottom": 0.17, "top": 0.9, "wspace": 0.5}
+
+
+def _side(d: int) -> int:
+    side = int(round(np.sqrt(d / 3)))
+    if 3 * side * side != d:
+        raise ValueError(f"weights must hold 3 H W values of a square image, got {d}")
+    return side
+
+
+def weight_map(w: np.ndarray) -> np.ndarray:
+    """Weights (3 H W,) -> (H, W): each pixel's weights summed over R, G, B (how much
+    brightening that pixel in grey moves the logit)."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 1:
+        raise ValueError(f"w must be a vector (3 H W,), got shape {w.shape}")
+    side = _side(w.size)
+    return w.reshape(3, side, side).sum(0)
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def nudge_frame(
+    w: np.ndarray,
+    b: float,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    channel: int = 1,
+    row: int = 12,
+    col: int = 12,
+    delta: float = 0.0,
+    span: float = 0.5,
+    points: int = 41,
+) -> dict[str, Any]:
+    """Parameters -> data to draw: weight (channel, row, col) moved by ``delta``.
+
+    Args:
+        w, b: trained weights (3 H W,) and bias; X (N, 3 H W) and y (N,) the data.
+        channel, row, col: which weight to nudge.
+        delta: how far to move it from its trained value.
+        span, points: the loss curve covers trained value +- span.
+
+    Returns:
+        ``weights`` (points,) and ``curve`` (points,): the loss along that weight's axis;
+        ``weight`` and ``loss`` at the nudged value; ``grad``: dL/dw there,
+        mean((p - y) x_i) (the tests check it equals backprop through
+        :mod:`helpers.autograd`); ``map`` (H, W) the nudged weight map;
+        ``trained`` the trained value; and the parameters.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    side = _side(w.size)
+    if X.ndim != 2 or X.shape[1] != w.size or len(X) != len(y):
+        raise ValueError(f"X must be (N, {w.size}) with N = len(y); got {X.shape}")
+    for name, value, high in (
+        ("channel", channel, 3),
+        ("row", row, side),
+        ("col", col, side),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {value!r}")
+        if not 0 <= value < high:
+            raise ValueError(f"{name} must be in [0, {high}), got {value}")
+    i = (channel * side + row) * side + col
+    y = np.asarray(y, dtype=np.float64)
+    z0 = X @ w + b - w[i] * X[:, i]  # the logits without this weight's term
+    weights = w[i] + np.linspace(-span, span, points)
+    z = z0[:, None] + X[:, i, None] * weights[None]  # (N, points)
+    curve = (_softplus(z) - y[:, None] * z).mean(0)
+    nudged = w.copy()
+    nudged[i] += delta
+    z = z0 + nudged[i] * X[:, i]
+    p = np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), 1 - 1 / (1 + np.exp(-np.abs(z))))
+    loss = float((_softplus(z) - y * z).mean())
+    grad = float(((p - y) * X[:, i]).mean())  # dL/dw_i = mean((p - y) x_i)
+    return {
+        "weights": weights,
+        "curve": curve,
+        "weight": float(nudged[i]),
+        "trained": float(w[i]),
+        "loss": loss,
+        "grad": grad,
+        "map": weight_map(nudged),
+        "params": {"channel": channel, "row": row, "col": col, "delta": delta},
+    }
+
+
+def draw_nudge(fig: Figure, frame: dict[str, Any], vmax: float | None = None) -> None:
+    """The nudged weight map (pixel boxed) and the loss along that weight's axis with
+    the tangent whose slope is the gradient."""
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+    vmax = vmax or float(np.abs(frame["map"]).max())
+    im = left.imshow(frame["map"], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
+    p = frame["params"]
+    left.add_patch(
+        Rectangle((p["col"] - 0.5, p["row"] - 0.5), 1, 1, fill=False, ec="k", lw=1.5)
+    )
+    left.set_xlabel("x (pixels)")
+    left.set_ylabel("y (pixels)")
+    left.set_title(f"weight map ({CHANNELS[p['channel']]} at the box)", fontsize=8)
+    fig.colorbar(im, ax=left, fraction=0.046, pad=0.04).set_label("weight (R+G+B)")
+    right.plot(frame["weights"], frame["curve"], color="0.3", label="loss")
+    x0, l0, g = frame["weight"], frame["loss"], frame["grad"]
+    half = (frame["weights"][-1] - frame["weights"][0]) / 4
+    xs = np.array([x0 - half, x0 + half])
+    right.plot(xs, l0 + g * (xs - x0), color="#e66101", lw=2, label="slope = dL/dw")
+    right.plot([x0], [l0], "o", color="#5e3c99")
+    right.axvline(frame["trained"], color="0.6", ls=":", lw=1, label="trained value")
+    right.set_xlabel("this weight's value")
+    right.set_ylabel("training loss")
+    right.set_title(f"loss {l0:.4f}, dL/dw = {g:+.4f}", fontsize=8)
+    right.legend(fontsize=7, loc="upper center")
+    fig.subplots_adjust(**_LAYOUT)
+
+
+def _png(draw, frame: dict[str, Any], figsize: tuple[float, float], **kw) -> bytes:
+    import io
+
+    fig = plt.figure(figsize=figsize, dpi=72)
+    draw(fig, frame, **kw)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def nudge_explorer(
+    w: np.ndarray,
+    b: float,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    channel: int = 1,
+    row: int = 12,
+    col: int = 12,
+    frames: int = 9,
+) -> Explorer:
+    """Pick one weight and nudge it; the loss and its gradient follow. Static: that
+    weight swept across its range."""
+    import ipywidgets as wd
+
+    side = _side(np.size(w))
+    vmax = float(np.abs(weight_map(w)).max())
+    controls = {
+        "channel": wd.Dropdown(
+            options=[(c, k) for k, c in enumerate(CHANNELS)],
+            value=channel,
+            description="channel",
+        ),
+        "row": wd.IntSlider(row, min=0, max=side - 1, description="row"),
+        "col": wd.IntSlider(col, min=0, max=side - 1, description="col"),
+        "delta": wd.FloatSlider(0.0, min=-0.5, max=0.5, step=0.05, description="nudge"),
+    }
+    picture = wd.Image(format="png")
+
+    def redraw(_change: object = None) -> None:
+        frame = nudge_frame(w, b, X, y, **{k: c.value for k, c in controls.items()})
+        picture.value = _png(draw_nudge, frame, (7.0, 2.8), vmax=vmax)
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    live = wd.VBox(
+        [
+            wd.HBox(list(controls.values())[:2]),
+            wd.HBox(list(controls.values())[2:]),
+            picture,
+        ]
+    )
+    sweep = [
+        nudge_frame(w, b, X, y, channel=channel, row=row, col=col, delta=d)
+        for d in np.linspace(-0.5, 0.5, frames)
+    ]
+    alt = (
+        f"One weight ({CHANNELS[channel]}, row {row}, column {col}) moved from 0.5 below "
+        "to 0.5 above its trained value: the loss is a smooth valley along that weight, "
+        "lowest near the trained value, and the tangent's slope (the gradient) changes "
+        "sign there."
+    )
+    static = scrubber(
+        lambda fig, f: draw_nudge(fig, f, vmax=vmax), sweep, alt=alt, figsize=(7.0, 2.8)
+    )
+    return Explorer(live, static, "nudge explorer")
+
+
+def sgd_frame(run: Run, step: int) -> dict[str, Any]:
+    """Parameters -> data to draw: the weight map after ``step`` SGD steps.
+
+    ``step`` must be one of ``run.snapshots``. Returns ``map`` (H, W), ``step``,
+    ``losses`` (all steps) and ``loss`` (the mean of the last 10 steps before it)."""
+    if step not in run.snapshots:
+        raise ValueError(f"step must be one of the snapshots {sorted(run.snapshots)}")
+    recent = run.losses[max(0, step - 10) : step]
+    return {
+        "map": weight_map(run.snapshots[step][0]),
+        "step": step,
+        "losses": run.losses,
+        "loss": float(recent.mean()) if len(recent) else float("nan"),
+    }
+
+
+def draw_sgd(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
+    """The weight map after ``frame['step']`` steps beside the loss curve so far."""
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+    im = left.imshow(frame["map"], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
+    left.set_xlabel("x (pixels)")
+    left.set_ylabel("y (pixels)")
+    left.set_title(f"weights after {frame['step']} steps", fontsize=8)
+    fig.colorbar(im, ax=left, fraction=0.046, pad=0.04).set_label("weight (R+G+B)")
+    losses, step = frame["losses"], frame["step"]
+    smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")  # mean of 20 steps
+    steps = np.arange(1, len(losses) + 1)
+    right.plot(steps, losses, color="0.85", lw=0.6, label="one minibatch")
+    right.plot(steps[19:], smooth, color="0.55", lw=1)
+    right.plot(
+        steps[19:step],
+        smooth[: max(step - 19, 0)],
+        color="#5e3c99",
+        lw=1.5,
+        label="mean of 20 steps",
+    )
+    right.axvline(max(step, 1), color="#e66101", lw=1)
+    right.set_xlabel("SGD step")
+    right.set_ylabel("training loss")
+    right.set_title(f"step {step}: loss {frame['loss']:.3f}", fontsize=8)
+    right.legend(fontsize=7, loc="upper right")
+    fig.subplots_adjust(**_LAYOUT)
+
+
+def sgd_explorer(run: Run) -> Explorer:
+    """Scrub through SGD steps: the weight map forms. Live: a slider over the
+    snapshots; static: the same snapshots as a scrubber."""
+    import ipywidgets as wd
+
+    steps = sorted(run.snapshots)
+    vmax = max(float(np.abs(weight_map(w)).max()) for w, _ in run.snapshots.values())
+    slider = wd.SelectionSlider(options=steps, value=steps[-1], description="step")
+    picture = wd.Image(format="png")
+
+    def redraw(_change: object = None) -> None:
+        picture.value = _png(draw_sgd, sgd_frame(run, slider.value), (7.0, 2.8), vmax=vmax)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    alt = (
+        "The weight map of logistic regression after 0 to "
+        f"{steps[-1]} SGD steps: from all zeros, a bird-shaped pattern of positive and "
+        "negative weights forms at the image centre while the loss falls."
+    )
+    static = scrubber(
+        lambda fig, f: draw_sgd(fig, f, vmax),
+        [sgd_frame(run, s) for s in steps],
+        alt=alt,
+        figsize=(7.0, 2.8),
+    )
+    return Explorer(wd.VBox([slider, picture]), static, "SGD explorer")
