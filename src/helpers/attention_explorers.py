@@ -60,8 +60,8 @@ def heads_frame(
         bird: draw the bird (or a decoy in its place).
 
     Returns:
-        ``image`` (3, H, W), ``mask`` and ``leaf_mask`` (H, W), ``maps`` {name: (h, w)},
-        ``prob`` {name: P(bird)} and ``params``.
+        A dict with ``image`` (3, H, W), ``mask`` and ``leaf_mask`` (H, W), ``maps``
+        ``{name: (h, w)}``, ``prob`` ``{name: P(bird)}`` and ``params``.
     """
     if query not in QUERIES:
         raise ValueError(f"query must be one of {QUERIES}, got {query!r}")
@@ -162,8 +162,10 @@ def _live(heads, controls: dict, *, seed: int, fixed: dict | None = None):
 
 
 def heads_explorer(heads: Mapping[str, PooledCNN], *, seed: int = 0, frames: int = 9):
-    """Move the bird and the clutter; the three heads' maps and predictions follow
-    (or not). Static: the bird crossing from the left half into the right half."""
+    """Move the bird and the clutter; watch the three heads' maps and predictions.
+
+    The maps follow the bird (or not). Static: the bird crossing from the left half
+    into the right half."""
     import ipywidgets as w
 
     controls = {

@@ -39,7 +39,7 @@ __all__ = [
 LEFT = (0.0, 1.0, 0.0, 0.5)
 RIGHT = (0.0, 1.0, 0.5, 1.0)
 CLUTTER = (2, 6)
-"""Distractors per scene in chapter 4: every scene is cluttered."""
+"""Distractors per scene in chapter 4, 2 to 6, so that every scene is cluttered."""
 
 
 def three_heads(
@@ -71,9 +71,10 @@ def bird_and_leaf_targets(scenes: Scenes) -> np.ndarray:
 
 
 def measure(models: Mapping[str, PooledCNN], scenes: Scenes) -> dict[str, dict[str, float]]:
-    """For each head: accuracy, recall, false-alarm rate and, on the bird scenes, the
-    mean attention mass on the bird beside the flat baseline (the bird's share of the
-    grid)."""
+    """For each head, accuracy, recall, false-alarm rate and attention mass.
+
+    The mass is the mean on the bird scenes, beside the flat baseline (the bird's share
+    of the grid)."""
     bird = scenes.labels == 1
     images = torch.from_numpy(scenes.images)
     results = {}
@@ -92,9 +93,10 @@ def measure(models: Mapping[str, PooledCNN], scenes: Scenes) -> dict[str, dict[s
 
 
 def query_masses(model: PooledCNN, scenes: Scenes) -> dict[str, float]:
-    """Where each query of a two-query attention model looks, on scenes holding both a
-    bird and a leaf: the mass of the bird query and of the leaf query on the bird and
-    on the leaves, with the flat baselines."""
+    """Where each query of a two-query attention model looks.
+
+    On scenes holding both a bird and a leaf: the mass of the bird query and of the
+    leaf query on the bird and on the leaves, with the flat baselines."""
     both = (scenes.labels == 1) & scenes.leaf_masks.any(axis=(1, 2))
     if not both.any():
         raise ValueError("no scene holds both a bird and a leaf")
@@ -144,8 +146,8 @@ def position_experiment(
     """Train the three heads on left-half birds; measure them in both halves.
 
     Returns:
-        The trained heads and ``{"left": measure(...), "right": measure(...),
-        "seconds": training time}``.
+        The trained heads and a dict
+        ``{"left": measure(...), "right": measure(...), "seconds": training time}``.
     """
     data = data if data is not None else position_data(seed)
     heads = three_heads(padding=padding, separate=separate)

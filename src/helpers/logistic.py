@@ -43,12 +43,16 @@ CENTRED = {
     "distractors": (0, 2),
     "bird_size": (0.5, 0.7),
 }
-"""Chapter 1's scenes: small (24x24), a large bird near the centre, little clutter."""
+"""Settings of chapter 1's scenes (24x24 pixels, a large bird near the centre, little
+clutter)."""
 
 
 def centred_scenes(n: int, *, seed: int, **changes) -> Scenes:
-    """``n`` scenes of :data:`CENTRED` (any of its settings overridden by ``changes``,
-    e.g. ``region=(0, 1, 0, 1)`` for birds anywhere)."""
+    """``n`` scenes of :data:`CENTRED`.
+
+    Any of its settings can be overridden by ``changes``, e.g. ``region=(0, 1, 0, 1)``
+    for birds anywhere.
+    """
     return make_scenes(n, **{**CENTRED, **changes}, seed=seed)
 
 
@@ -63,8 +67,10 @@ def features(images: np.ndarray) -> np.ndarray:
 
 
 def bce_with_logits(z: Tensor, y: np.ndarray) -> Tensor:
-    """Mean binary cross-entropy of logits z (N,) against 0/1 labels y (N,), a scalar
-    Tensor: mean(-[y log sigmoid(z) + (1 - y) log sigmoid(-z)])."""
+    """Mean binary cross-entropy of logits z (N,) against 0/1 labels y (N,).
+
+    Returns the scalar Tensor mean(-[y log sigmoid(z) + (1 - y) log sigmoid(-z)]).
+    """
     y = np.asarray(y, dtype=np.float64)
     if not isinstance(z, Tensor) or z.shape != y.shape or z.data.ndim != 1:
         raise ValueError(
@@ -89,11 +95,13 @@ class Run:
     """One training run: final weights, the loss of every step, snapshots of w.
 
     Attributes:
-        w: weights (D,); b: bias.
+        w: the final weights (D,).
+        b: the final bias.
         losses: the minibatch loss of every step (steps,).
+        lr: the learning rate.
+        batch_size: the batch size.
         snapshots: ``{step: (w, b)}`` copies of the weights (D,) and bias after that
             many steps (step 0 = the initial zeros).
-        lr, batch_size: the settings.
     """
 
     w: np.ndarray
@@ -124,8 +132,12 @@ def train_logistic(
     Epoch e visits the rows in the order ``minibatches(N, batch_size, seed=seed + e)``.
 
     Args:
-        X: (N, D) inputs; y: (N,) 0/1 labels.
-        lr, batch_size: SGD's settings; epochs: passes over the data.
+        X: (N, D) inputs.
+        y: (N,) 0/1 labels.
+        lr: SGD's learning rate.
+        batch_size: scenes per minibatch.
+        epochs: passes over the data.
+        seed: epoch e visits the rows in the order of seed + e.
         snapshot_every: keep a copy of (w, b) every this many steps (and after the
             last).
         snapshot_steps: also keep one after each of these steps (e.g. 10, 20, 40, ...

@@ -46,8 +46,10 @@ def _side(d: int) -> int:
 
 
 def weight_map(w: np.ndarray) -> np.ndarray:
-    """Weights (3 H W,) -> (H, W): each pixel's weights summed over R, G, B (how much
-    brightening that pixel in grey moves the logit)."""
+    """Weights (3 H W,) -> (H, W): each pixel's weights summed over R, G, B.
+
+    That is how much brightening the pixel in grey moves the logit.
+    """
     w = np.asarray(w, dtype=np.float64)
     if w.ndim != 1:
         raise ValueError(f"w must be a vector (3 H W,), got shape {w.shape}")
@@ -75,13 +77,20 @@ def nudge_frame(
     """Parameters -> data to draw: weight (channel, row, col) moved by ``delta``.
 
     Args:
-        w, b: trained weights (3 H W,) and bias; X (N, 3 H W) and y (N,) the data.
-        channel, row, col: which weight to nudge.
+        w: trained weights (3 H W,).
+        b: trained bias.
+        X: the data (N, 3 H W).
+        y: its 0/1 labels (N,).
+        channel: the weight's colour channel (0, 1, 2 = red, green, blue).
+        row: the weight's pixel row.
+        col: the weight's pixel column.
         delta: how far to move it from its trained value.
-        span, points: the loss curve covers trained value +- span.
+        span: the loss curve covers the trained value +- span ...
+        points: ... at this many values.
 
     Returns:
-        ``weights`` (points,) and ``curve`` (points,): the loss along that weight's axis;
+        A dict with ``weights`` (points,) and ``curve`` (points,), the loss along that
+        weight's axis;
         ``weight`` and ``loss`` at the nudged value; ``grad``: dL/dw there,
         mean((p - y) x_i) (the tests check it equals backprop through
         :mod:`helpers.autograd`); ``map`` (H, W) the nudged weight map;
@@ -126,8 +135,10 @@ def nudge_frame(
 
 
 def draw_nudge(fig: Figure, frame: dict[str, Any], vmax: float | None = None) -> None:
-    """The nudged weight map (pixel boxed) and the loss along that weight's axis with
-    the tangent whose slope is the gradient."""
+    """Draw a :func:`nudge_frame`: the weight map and the loss along one weight.
+
+    The nudged pixel is boxed; the tangent's slope is the gradient.
+    """
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
     vmax = vmax or float(np.abs(frame["map"]).max())
     im = left.imshow(frame["map"], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
@@ -175,8 +186,10 @@ def nudge_explorer(
     col: int = 12,
     frames: int = 9,
 ) -> Explorer:
-    """Pick one weight and nudge it; the loss and its gradient follow. Static: that
-    weight swept across its range."""
+    """Pick one weight and nudge it; the loss and its gradient follow.
+
+    Static: that weight swept across its range.
+    """
     import ipywidgets as wd
 
     side = _side(np.size(w))
@@ -226,8 +239,9 @@ def nudge_explorer(
 def sgd_frame(run: Run, step: int) -> dict[str, Any]:
     """Parameters -> data to draw: the weight map after ``step`` SGD steps.
 
-    ``step`` must be one of ``run.snapshots``. Returns ``map`` (H, W), ``step``,
-    ``losses`` (all steps) and ``loss`` (the mean of the last 10 steps before it)."""
+    ``step`` must be one of ``run.snapshots``. Returns a dict with ``map`` (H, W),
+    ``step``, ``losses`` (all steps) and ``loss`` (the mean of the 10 steps before it).
+    """
     if step not in run.snapshots:
         raise ValueError(f"step must be one of the snapshots {sorted(run.snapshots)}")
     recent = run.losses[max(0, step - 10) : step]
@@ -268,8 +282,10 @@ def draw_sgd(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
 
 
 def sgd_explorer(run: Run) -> Explorer:
-    """Scrub through SGD steps: the weight map forms. Live: a slider over the
-    snapshots; static: the same snapshots as a scrubber."""
+    """Scrub through SGD steps: the weight map forms.
+
+    Live: a slider over the snapshots; static: the same snapshots as a scrubber.
+    """
     import ipywidgets as wd
 
     steps = sorted(run.snapshots)

@@ -40,8 +40,11 @@ def device() -> torch.device:
 
 @dataclass
 class History:
-    """What happened during :func:`fit`: the mean training loss of each epoch (summed
-    over the models when several train together), wall time and device."""
+    """What happened during :func:`fit`.
+
+    The mean training loss of each epoch (summed over the models when several train
+    together), the wall time in seconds and the device.
+    """
 
     loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
@@ -49,8 +52,11 @@ class History:
 
 
 def one_cycle(total_steps: int, warmup: float = 0.25) -> Callable[[int], float]:
-    """The learning-rate factor at each step: a linear warm-up over the first
-    ``warmup`` share of the steps, then a cosine decay to zero at the last step."""
+    """The learning-rate factor at each step, for ``total_steps`` steps.
+
+    A linear warm-up over the first ``warmup`` share of the steps, then a cosine decay
+    to zero at the last step.
+    """
     if total_steps < 1:
         raise ValueError(f"total_steps must be >= 1, got {total_steps}")
     up = max(1, round(warmup * total_steps))
@@ -237,8 +243,11 @@ def predict(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: int
 
 
 def evaluate(model: nn.Module, scenes: Scenes) -> dict[str, float]:
-    """Accuracy, recall (birds found) and false-alarm rate (birds claimed in
-    scenes without one)."""
+    """Accuracy, recall and false-alarm rate of ``model`` on ``scenes``.
+
+    Recall is the share of birds found; the false-alarm rate the share of scenes
+    without a bird in which the model claims one.
+    """
     scenes = _check_scenes(scenes)
     said_bird = predict(model, scenes.images) > 0
     bird = scenes.labels == 1

@@ -30,9 +30,12 @@ __all__ = [
 CMAP = "cividis"
 """The course's colormap for weights and attention (colour-blind safe)."""
 
-DIVERGING = "PuOr"
-"""The colormap for signed weights (negative / positive), ColorBrewer's purple-orange,
-colour-blind safe; always drawn with limits symmetric about 0, so white means 0."""
+DIVERGING = "PuOr_r"
+"""The colormap for signed weights, ColorBrewer's purple-orange (colour-blind safe).
+
+Purple is negative, orange positive; always drawn with limits symmetric about 0, so
+white means 0.
+"""
 
 OUTLINE = "#ff00ff"
 """Mask outlines: magenta stands out on sky, leaves and cividis alike."""
