@@ -1,14 +1,19 @@
 import time
+from io import BytesIO
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from PIL import Image
 
 from helpers.autograd import Tensor
 from helpers.logistic import centred_scenes, features, logistic_loss, train_logistic
 from helpers.sgd_explorers import (
+    NudgeView,
+    SGDView,
     draw_nudge,
     draw_sgd,
+    map_png,
     nudge_explorer,
     nudge_frame,
     sgd_explorer,
@@ -113,3 +118,33 @@ def test_explorers_carry_a_live_widget_and_an_offline_scrubber(trained):
         html = bundle["text/html"]
         assert "<script" in html and "http" not in html.replace("http://www.w3.org", "")
         assert 'alt="' in html
+
+
+def _size(png: bytes) -> tuple[int, int]:
+    return Image.open(BytesIO(png)).size
+
+
+def test_map_png_colours_and_boxes_a_pixel():
+    m = np.zeros((24, 24))
+    m[3, 4] = 1.0
+    plain = np.asarray(Image.open(BytesIO(map_png(m, 1.0))))
+    assert plain.shape == (192, 192, 3)
+    assert (plain[0, 0] > 240).all()  # 0 is white: limits are symmetric
+    assert not np.array_equal(plain[3 * 8 + 4, 4 * 8 + 4], plain[0, 0])  # coloured
+    boxed = np.asarray(Image.open(BytesIO(map_png(m, 1.0, box=(10, 10)))))
+    assert tuple(boxed[80, 84]) == (255, 0, 255)  # the box's top edge, in magenta
+
+
+def test_live_views_redraw_only_what_moves(trained):
+    run, X, y = trained
+    view = NudgeView(vmax=1.0)
+    a = view.show(nudge_frame(run.w, run.b, X, y, delta=0.0))
+    background = view.plot.background
+    b = view.show(nudge_frame(run.w, run.b, X, y, delta=0.3))
+    assert view.plot.background is background  # same weight: only the point moved
+    assert a[1] != b[1] and a[0] != b[0] and _size(a[1]) == _size(b[1])
+    view.show(nudge_frame(run.w, run.b, X, y, row=3, delta=0.3))
+    assert view.plot.background is not background  # a new weight: a new curve
+    sgd = SGDView(run.losses, vmax=1.0)
+    first, last = sgd.show(sgd_frame(run, 0)), sgd.show(sgd_frame(run, 30))
+    assert first[0] != last[0] and first[1] != last[1]

@@ -12,15 +12,18 @@ a static scrubber for the book (see :mod:`helpers.widgets`).
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers.logistic import Run
-from helpers.viz import DIVERGING
+from helpers.viz import DIVERGING, to_png
 from helpers.widgets import Explorer, scrubber
 
 __all__ = [
@@ -32,6 +35,9 @@ __all__ = [
     "sgd_frame",
     "draw_sgd",
     "sgd_explorer",
+    "map_png",
+    "NudgeView",
+    "SGDView",
 ]
 
 CHANNELS = ("red", "green", "blue")
@@ -164,15 +170,114 @@ def draw_nudge(fig: Figure, frame: dict[str, Any], vmax: float | None = None) ->
     fig.subplots_adjust(**_LAYOUT)
 
 
-def _png(draw, frame: dict[str, Any], figsize: tuple[float, float], **kw) -> bytes:
-    import io
+# ----------------------------------------------------------------------------------
+# Live views: redrawn on every slider move, so they avoid a full matplotlib redraw.
+# The weight map is coloured directly into a PNG; the loss plot keeps its static parts
+# as a cached background and redraws only what moves (blitting).
 
-    fig = plt.figure(figsize=figsize, dpi=72)
-    draw(fig, frame, **kw)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+
+def map_png(
+    weights: np.ndarray, vmax: float, *, box: tuple[int, int] | None = None
+) -> bytes:
+    """A signed weight map (H, W) as a PNG in :data:`~helpers.viz.DIVERGING` colours,
+    limits -vmax..vmax, the pixel ``box`` = (row, col) outlined; a few milliseconds."""
+    rgb = colormaps[DIVERGING](Normalize(-vmax, vmax)(np.asarray(weights)))[..., :3]
+    mask = None
+    if box is not None:
+        mask = np.zeros(np.shape(weights), bool)
+        mask[box] = True
+    return to_png(rgb.transpose(2, 0, 1), scale=8, mask=mask)
+
+
+class _BlitPlot:
+    """One matplotlib axes whose animated artists are drawn over a cached background."""
+
+    def __init__(self, figsize: tuple[float, float] = (4.2, 2.6)) -> None:
+        self.fig = Figure(figsize=figsize, dpi=72)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.ax = self.fig.add_subplot()
+        self.fig.subplots_adjust(left=0.17, right=0.97, bottom=0.19, top=0.95)
+        self.moving: list = []
+
+    def freeze(self) -> None:
+        """Draw everything but the animated artists once and keep it as background."""
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+
+    def png(self) -> bytes:
+        from PIL import Image
+
+        self.canvas.restore_region(self.background)
+        for artist in self.moving:
+            self.ax.draw_artist(artist)
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(
+            buffer, format="PNG"
+        )
+        return buffer.getvalue()
+
+
+class NudgeView:
+    """The live nudge explorer's pictures: ``show(frame)`` -> (map PNG, plot PNG).
+
+    A new weight redraws the loss curve; a new nudge of the same weight only moves the
+    point and the tangent.
+    """
+
+    def __init__(self, vmax: float) -> None:
+        self.vmax = vmax
+        self.plot = _BlitPlot()
+        self.weight: tuple | None = None
+
+    def show(self, frame: dict[str, Any]) -> tuple[bytes, bytes]:
+        p = frame["params"]
+        which = (p["channel"], p["row"], p["col"])
+        ax = self.plot.ax
+        if which != self.weight:
+            ax.clear()
+            ax.plot(frame["weights"], frame["curve"], color="0.3")
+            ax.axvline(frame["trained"], color="0.6", ls=":", lw=1)
+            ax.set_xlabel(f"weight ({CHANNELS[which[0]]}, row {which[1]}, col {which[2]})")
+            ax.set_ylabel("training loss")
+            (tangent,) = ax.plot([], [], color="#e66101", lw=2, animated=True)
+            (point,) = ax.plot([], [], "o", color="#5e3c99", animated=True)
+            self.plot.moving = [tangent, point]
+            self.plot.freeze()
+            self.weight = which
+        tangent, point = self.plot.moving
+        x0, l0, g = frame["weight"], frame["loss"], frame["grad"]
+        half = (frame["weights"][-1] - frame["weights"][0]) / 4
+        xs = np.array([x0 - half, x0 + half])
+        tangent.set_data(xs, l0 + g * (xs - x0))
+        point.set_data([x0], [l0])
+        box = (p["row"], p["col"])
+        return map_png(frame["map"], self.vmax, box=box), self.plot.png()
+
+
+class SGDView:
+    """The live SGD explorer's pictures: ``show(frame)`` -> (map PNG, plot PNG)."""
+
+    def __init__(self, losses: np.ndarray, vmax: float) -> None:
+        self.vmax = vmax
+        self.plot = _BlitPlot()
+        ax = self.plot.ax
+        steps = np.arange(1, len(losses) + 1)
+        self.smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")
+        ax.plot(steps, losses, color="0.85", lw=0.6)
+        ax.plot(steps[19:], self.smooth, color="0.55", lw=1)
+        ax.set_xlabel("SGD step")
+        ax.set_ylabel("training loss")
+        (self.so_far,) = ax.plot([], [], color="#5e3c99", lw=1.5, animated=True)
+        self.now = ax.axvline(1, color="#e66101", lw=1, animated=True)
+        self.plot.moving = [self.so_far, self.now]
+        self.plot.freeze()
+
+    def show(self, frame: dict[str, Any]) -> tuple[bytes, bytes]:
+        step = frame["step"]
+        shown = self.smooth[: max(step - 19, 0)]
+        self.so_far.set_data(np.arange(20, 20 + len(shown)), shown)
+        self.now.set_xdata([max(step, 1)])
+        return map_png(frame["map"], self.vmax), self.plot.png()
 
 
 def nudge_explorer(
@@ -204,11 +309,18 @@ def nudge_explorer(
         "col": wd.IntSlider(col, min=0, max=side - 1, description="col"),
         "delta": wd.FloatSlider(0.0, min=-0.5, max=0.5, step=0.05, description="nudge"),
     }
-    picture = wd.Image(format="png")
+    view = NudgeView(vmax)
+    weight_picture = wd.Image(format="png", width=192, height=192)
+    plot_picture = wd.Image(format="png")
+    caption = wd.Label()
 
     def redraw(_change: object = None) -> None:
         frame = nudge_frame(w, b, X, y, **{k: c.value for k, c in controls.items()})
-        picture.value = _png(draw_nudge, frame, (7.0, 2.8), vmax=vmax)
+        weight_picture.value, plot_picture.value = view.show(frame)
+        caption.value = (
+            f"weight {frame['weight']:+.3f}: loss {frame['loss']:.4f}, "
+            f"dL/dw = {frame['grad']:+.5f} (the tangent's slope)"
+        )
 
     for control in controls.values():
         control.observe(redraw, names="value")
@@ -217,7 +329,8 @@ def nudge_explorer(
         [
             wd.HBox(list(controls.values())[:2]),
             wd.HBox(list(controls.values())[2:]),
-            picture,
+            caption,
+            wd.HBox([weight_picture, plot_picture]),
         ]
     )
     sweep = [
@@ -291,10 +404,15 @@ def sgd_explorer(run: Run) -> Explorer:
     steps = sorted(run.snapshots)
     vmax = max(float(np.abs(weight_map(w)).max()) for w, _ in run.snapshots.values())
     slider = wd.SelectionSlider(options=steps, value=steps[-1], description="step")
-    picture = wd.Image(format="png")
+    view = SGDView(run.losses, vmax)
+    weight_picture = wd.Image(format="png", width=192, height=192)
+    plot_picture = wd.Image(format="png")
+    caption = wd.Label()
 
     def redraw(_change: object = None) -> None:
-        picture.value = _png(draw_sgd, sgd_frame(run, slider.value), (7.0, 2.8), vmax=vmax)
+        frame = sgd_frame(run, slider.value)
+        weight_picture.value, plot_picture.value = view.show(frame)
+        caption.value = f"after {frame['step']} steps: weight map (R+G+B), loss so far"
 
     slider.observe(redraw, names="value")
     redraw()
@@ -309,4 +427,5 @@ def sgd_explorer(run: Run) -> Explorer:
         alt=alt,
         figsize=(7.0, 2.8),
     )
-    return Explorer(wd.VBox([slider, picture]), static, "SGD explorer")
+    live = wd.VBox([slider, caption, wd.HBox([weight_picture, plot_picture])])
+    return Explorer(live, static, "SGD explorer")
