@@ -32,8 +32,8 @@ def commit() -> str:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "src", "experiments"],
+        dirty = subprocess.run(  # the code; not the results (experiments/*.json)
+            ["git", "status", "--porcelain", "src", "experiments", ":!*.json"],
             capture_output=True,
             text=True,
         ).stdout.strip()
