@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 CHANNELS = ("red", "green", "blue")
-_LAYOUT = {"left": 0.08, "right": 0.98, "bottom": 0.17, "top": 0.9, "wspace": 0.5}
+_LAYOUT = {"left": 0.07, "right": 0.98, "bottom": 0.17, "top": 0.9, "wspace": 0.8}
 
 
 def _side(d: int) -> int:
