@@ -15,8 +15,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# MathJax served by the book itself (no CDN): npm installs the pinned package, and its
+# es5 build is copied to _mathjax/mathjax, which _config.yml adds to the static files.
+MATHJAX := _mathjax/mathjax/tex-mml-chtml.js
+$(MATHJAX): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	rm -rf _mathjax && mkdir -p _mathjax && cp -r node_modules/mathjax/es5 _mathjax/mathjax
+
 ## book: execute every notebook and build the HTML book into _build/html (warnings fail)
-book: $(STAMP)
+book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
 ## test: helper tests, then every notebook against its saved outputs (nbval), then lint
@@ -39,4 +46,4 @@ budget: $(STAMP)
 	$(PY) experiments/budget.py
 
 clean:
-	rm -rf _build .jupyter_cache
+	rm -rf _build .jupyter_cache _mathjax
