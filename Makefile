@@ -26,8 +26,16 @@ $(MATHJAX): package.json package-lock.json
 book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
-## test: helper tests, then every notebook against its saved outputs (nbval), then lint
-test: $(STAMP)
+# Debian's Chromium for the browser test (Playwright drives it; no browser download).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium
+
+## test: build the book, then the helper tests and the browser test of the built book,
+## every notebook against its saved outputs (nbval), and lint
+test: $(STAMP) $(CHROMIUM) book
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(VENV)/bin/ruff check src tests
@@ -37,7 +45,7 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
-## experiments: chapter 4's three-seed results into experiments/chapter4.json (~17 min)
+## experiments: chapter 4's three-seed results into experiments/chapter4.json (~16 min)
 experiments: $(STAMP)
 	$(PY) experiments/chapter4.py
 
