@@ -3,7 +3,8 @@
 Serves _build/html (from ``make book``) on localhost and checks every page as a reader
 without a kernel or a network would get it: it loads with no console error and no
 failed request, nothing is requested from outside localhost, math is typeset (by the
-book's own MathJax), every static explorer changes its frame when its slider moves,
+book's own MathJax), every image in the content has alt text, every static explorer
+changes its frame when its slider moves,
 and axe-core (from npm, injected from node_modules) finds no serious or critical
 accessibility violation in the page's content (the article; the theme's navigation is
 not ours). A screenshot of every page goes to _build/screenshots.
@@ -115,6 +116,11 @@ def test_page_in_the_browser(server, browser, page_path):
         page.wait_for_timeout(50)
         assert frame.get_attribute("src") != before, f"explorer {i} did not change frame"
         assert frame.get_attribute("alt"), f"explorer {i} has no alt text"
+
+    no_alt = page.eval_on_selector_all(
+        "article img", "els => els.filter(e => !e.alt.trim()).map(e => e.src.slice(0, 60))"
+    )
+    assert not no_alt, f"images without alt text: {no_alt}"
 
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(

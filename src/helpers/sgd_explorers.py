@@ -389,7 +389,9 @@ def draw_sgd(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
     right.axvline(max(step, 1), color="#e66101", lw=1)
     right.set_xlabel("SGD step")
     right.set_ylabel("training loss")
-    right.set_title(f"step {step}: loss {frame['loss']:.3f}", fontsize=8)
+    loss = frame["loss"]
+    title = f"step {step}: loss {loss:.3f}" if np.isfinite(loss) else "before training"
+    right.set_title(title, fontsize=8)
     right.legend(fontsize=7, loc="upper right")
     fig.subplots_adjust(**_LAYOUT)
 
