@@ -3,7 +3,8 @@
 Serves _build/html (from ``make book``) on localhost and checks every page as a reader
 without a kernel or a network would get it: it loads with no console error and no
 failed request, nothing is requested from outside localhost, math is typeset (by the
-book's own MathJax), every image in the content has alt text, every static explorer
+book's own MathJax), headings go down one level at a time, every image in the content
+has alt text, every static explorer
 changes its frame when its slider moves,
 and axe-core (from npm, injected from node_modules) finds no serious or critical
 accessibility violation in the page's content (the article; the theme's navigation is
@@ -116,6 +117,13 @@ def test_page_in_the_browser(server, browser, page_path):
         page.wait_for_timeout(50)
         assert frame.get_attribute("src") != before, f"explorer {i} did not change frame"
         assert frame.get_attribute("alt"), f"explorer {i} has no alt text"
+
+    levels = page.eval_on_selector_all(
+        "article h1, article h2, article h3, article h4, article h5, article h6",
+        "els => els.map(e => Number(e.tagName[1]))",
+    )
+    skips = [(a, b) for a, b in zip(levels, levels[1:], strict=False) if b > a + 1]
+    assert levels[:1] == [1] and not skips, f"headings out of order: {levels}"
 
     no_alt = page.eval_on_selector_all(
         "article img", "els => els.filter(e => !e.alt.trim()).map(e => e.src.slice(0, 60))"
