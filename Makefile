@@ -17,9 +17,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 # MathJax served by the book itself (no CDN): npm installs the pinned package, and its
 # es5 build is copied to _mathjax/mathjax, which _config.yml adds to the static files.
-MATHJAX := _mathjax/mathjax/tex-mml-chtml.js
-$(MATHJAX): package.json package-lock.json
+NODE := node_modules/.package-lock.json
+$(NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
+MATHJAX := _mathjax/mathjax/tex-mml-chtml.js
+$(MATHJAX): $(NODE)
 	rm -rf _mathjax && mkdir -p _mathjax && cp -r node_modules/mathjax/es5 _mathjax/mathjax
 
 ## book: execute every notebook and build the HTML book into _build/html (warnings fail)
@@ -31,11 +33,11 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	$$SUDO apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 ## test: build the book, then the helper tests and the browser test of the built book,
 ## every notebook against its saved outputs (nbval), and lint
-test: $(STAMP) $(CHROMIUM) book
+test: $(STAMP) $(NODE) $(CHROMIUM) book
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(VENV)/bin/ruff check src tests

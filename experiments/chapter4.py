@@ -2,7 +2,7 @@
 
 The notebook runs seed 0 of the main experiment live and checks that its numbers fall
 inside the ranges recorded here. Writes experiments/chapter4.json with the code version
-(git commit) and the machine that made it. About 17 minutes on 2 CPU cores.
+(git commit) and the machine that made it. About 16 minutes on 2 CPU cores.
 """
 
 from __future__ import annotations

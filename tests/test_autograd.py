@@ -356,3 +356,9 @@ def test_bad_exponents_are_type_errors():
         2.0**x
     with pytest.raises(TypeError, match="expected a Tensor, got float"):
         topological_order(1.0)
+
+
+def test_power_zero_is_constant_even_at_zero():
+    x = Tensor([0.0, 2.0])
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])  # not nan at x = 0

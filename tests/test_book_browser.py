@@ -33,8 +33,7 @@ SKIP = {"genindex.html", "search.html", "py-modindex.html"}  # Sphinx's generate
 
 
 def _pages() -> list[str]:
-    if not (HTML / "index.html").exists():
-        raise RuntimeError("no built book in _build/html: run `make book` first")
+    """Every page of the built book ([] when it is not built: test_book_is_built fails)."""
     return sorted(
         p.relative_to(HTML).as_posix()
         for p in HTML.rglob("*.html")
@@ -54,6 +53,11 @@ def server():
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+def test_book_is_built():
+    assert (HTML / "index.html").exists(), "no built book in _build/html: `make book`"
+    assert len(_pages()) >= 10, f"only {len(_pages())} pages in _build/html"
 
 
 @pytest.fixture(scope="module")

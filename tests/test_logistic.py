@@ -117,6 +117,8 @@ def test_training_rejects_bad_arguments(data):
     X, y = data
     with pytest.raises(ValueError, match="epochs"):
         train_logistic(X, y, lr=0.1, batch_size=8, epochs=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        train_logistic(X, y, lr=0.1, batch_size=0, epochs=1)
     with pytest.raises(ValueError, match="one row per label"):
         train_logistic(X, y[:-1], lr=0.1, batch_size=8, epochs=1)
     with pytest.raises(ValueError, match="lr"):

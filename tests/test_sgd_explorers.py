@@ -1,4 +1,3 @@
-import time
 from io import BytesIO
 
 import matplotlib.pyplot as plt
@@ -91,7 +90,7 @@ def test_sgd_frame(trained):
         sgd_frame(run, 7)
 
 
-def test_draw_and_redraw_under_100_ms(trained):
+def test_draw_functions_label_their_axes(trained):
     run, X, y = trained
     fig = plt.figure(figsize=(7, 2.8), dpi=72)
     frame = nudge_frame(run.w, run.b, X, y)
@@ -102,12 +101,6 @@ def test_draw_and_redraw_under_100_ms(trained):
     fig.clear()
     draw_sgd(fig, sgd_frame(run, 30), vmax=1.0)
     plt.close(fig)
-    best = float("inf")
-    for _ in range(3):  # a data function, not a timing test: generous, best of 3
-        start = time.perf_counter()
-        nudge_frame(run.w, run.b, X, y, delta=0.1)
-        best = min(best, time.perf_counter() - start)
-    assert best < 0.1
 
 
 def test_explorers_carry_a_live_widget_and_an_offline_scrubber(trained):

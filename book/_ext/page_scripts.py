@@ -4,8 +4,9 @@
 always loads sphinx-thebe (live code through a Binder kernel), and its setup runs once
 per read of the sources, so its inline configuration ``const THEBE_JS_URL = ...`` lands
 on every page twice: a JavaScript error ("has already been declared") on every page.
-The book has no kernel (launch_buttons.thebe is off), so its scripts go; any other
-script added twice is kept once.
+The book has no kernel (launch_buttons.thebe is off), so its scripts go; a script
+that is in the page's script list twice is kept once. The list is edited in place,
+after the theme has added its own page scripts to it.
 
 **Accessible names** (axe-core; WCAG 2.5.3 and ARIA): myst-nb labels each hidden-code
 toggle "Toggle hidden content" while it shows "Show code cell source", so a voice user
@@ -48,9 +49,10 @@ def _clean(app, pagename, templatename, context, doctree) -> None:
             continue
         seen.add(key)
         kept.append(script)
-    context["script_files"] = kept
+    scripts[:] = kept  # in place: the theme adds its own page scripts to this list
 
 
 def setup(app):
-    app.connect("html-page-context", _clean)
+    # after the theme's own handlers (default priority 500), which add page scripts
+    app.connect("html-page-context", _clean, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -171,6 +171,8 @@ class Tensor:
                 "for a tensor exponent y write (y * x.log()).exp()"
             )
         x, c = self.data, float(c)
+        if c == 0:  # x ** 0 = 1 is constant, also at x = 0 (where x ** -1 is inf)
+            return self._child(x**c, (self,), "**0", lambda g: (np.zeros_like(g),))
         return self._child(x**c, (self,), f"**{c:g}", lambda g: (g * c * x ** (c - 1),))
 
     def __matmul__(self, other: Any) -> Tensor:

@@ -70,6 +70,8 @@ def bce_with_logits(z: Tensor, y: np.ndarray) -> Tensor:
     """Mean binary cross-entropy of logits z (N,) against 0/1 labels y (N,).
 
     Returns the scalar Tensor mean(-[y log sigmoid(z) + (1 - y) log sigmoid(-z)]).
+    Both logs are taken for every example, so a logit beyond about +-745 (where a
+    sigmoid underflows to exactly 0) raises the ValueError of ``Tensor.log``.
     """
     y = np.asarray(y, dtype=np.float64)
     if not isinstance(z, Tensor) or z.shape != y.shape or z.data.ndim != 1:
@@ -149,8 +151,9 @@ def train_logistic(
         raise ValueError(
             f"X must be (N, D) with one row per label; got {X.shape}, {len(y)}"
         )
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     w, b = Tensor(np.zeros(X.shape[1]), "w"), Tensor(0.0, "b")
     opt = SGD([w, b], lr)
     y = np.asarray(y)

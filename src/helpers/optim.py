@@ -76,6 +76,8 @@ class SGD:
         """Move every parameter against its gradient: ``p.data -= lr * p.grad``.
 
         Uses the gradients that ``loss.backward()`` left in ``p.grad``; does not reset them.
+        The update is in place, so build a new graph (a new forward pass) after a step:
+        an old graph's ``backward()`` would read the updated values.
         """
         for p in self.params:
             p.data -= self.lr * p.grad
