@@ -14,21 +14,16 @@ Writes experiments/budget.json with the code version and the machine.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from helpers.models import PooledCNN
 from helpers.scenes import make_scenes
-from helpers.train import device, evaluate, fit
+from helpers.train import evaluate, fit
 
 sys.path.insert(0, str(Path(__file__).parent))
-from chapter4 import commit  # noqa: E402
+from chapter4 import commit, machine  # noqa: E402
 
 SEEDS = (0, 1, 2)
 BUDGET_CLUTTER = (1, 5)
@@ -47,14 +42,7 @@ def main() -> None:
     results: dict = {
         "made_by": "experiments/budget.py",
         "commit": commit(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "device": str(device()),
-            "processor": platform.processor() or platform.machine(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-        },
+        "machine": machine(),
         "distractors": list(BUDGET_CLUTTER),
         "train_scenes": 6000,
         "test_scenes": 2000,

@@ -27,6 +27,18 @@ SEEDS = (0, 1, 2)
 OUT = Path(__file__).with_suffix(".json")
 
 
+def machine() -> dict[str, object]:
+    """What ran the experiment: CPUs, torch threads, device, versions."""
+    return {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device()),
+        "processor": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+
+
 def commit() -> str:
     try:
         rev = subprocess.run(
@@ -56,14 +68,7 @@ def main() -> None:
     results: dict = {
         "made_by": "experiments/chapter4.py",
         "commit": commit(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "device": str(device()),
-            "processor": platform.processor() or platform.machine(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-        },
+        "machine": machine(),
         "seeds": list(SEEDS),
         "circular": {},
         "zeros": {},
