@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: book test lab experiments budget clean
+.PHONY: book test lab experiments budget bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -40,8 +40,8 @@ $(CHROMIUM):
 test: $(STAMP) $(NODE) $(CHROMIUM) book
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests benchmarks experiments
+	$(VENV)/bin/ruff format --check src tests benchmarks experiments
 
 ## lab: open JupyterLab on the notebooks, in the same environment
 lab: $(STAMP)
@@ -54,6 +54,11 @@ experiments: $(STAMP)
 ## budget: chapter 4's model against its training budget (>= 95% in 60 s), 3 seeds (~3 min)
 budget: $(STAMP)
 	$(PY) experiments/budget.py
+
+## bench: measure every budget of COURSE.md §7 (~16 min): benchmarks/results.json, the
+## README's table; exits 1 when a budget fails
+bench: $(STAMP) $(MATHJAX)
+	$(PY) benchmarks/bench.py
 
 clean:
 	rm -rf _build .jupyter_cache _mathjax

@@ -1,13 +1,16 @@
 import numpy as np
 import pytest
+import torch
 
 from helpers.compare import (
     bird_and_leaf_targets,
+    outputs,
     position_data,
     position_experiment,
     query_masses,
     three_heads,
 )
+from helpers.train import predict
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +53,20 @@ def test_position_experiment_reports_every_head(tiny):
     assert q["scenes"] > 0 and 0 <= q["leaf_query_on_leaves"] <= 1
     with pytest.raises(ValueError, match="no scene holds both"):
         query_masses(heads["attention"], tiny["left"][tiny["left"].labels == 0])
+
+
+def test_outputs_run_a_shared_backbone_once_per_batch_and_match_each_model(tiny):
+    heads = three_heads()
+    for m in heads.values():
+        m.train()  # outputs must switch to eval mode and back
+    calls = []
+    heads["avg"].backbone.register_forward_hook(lambda *_: calls.append(1))
+    images = torch.from_numpy(tiny["left"].images)
+    got = outputs(heads, images, batch_size=32)
+    assert len(calls) == 3  # 80 images in batches of 32, one pass for three heads
+    assert all(m.training for m in heads.values())
+    for name, m in heads.items():
+        logits, weights = got[name]
+        assert logits.shape == (80,) and weights.shape == (80, 6, 6)
+        np.testing.assert_allclose(logits, predict(m, images), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(weights, m.pool_weights(images).numpy(), atol=1e-6)

@@ -22,7 +22,7 @@ import torch
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import POOLS, Backbone, PooledCNN
 from helpers.scenes import Scenes, make_scenes
-from helpers.train import fit, predict
+from helpers.train import fit
 
 __all__ = [
     "LEFT",
@@ -31,6 +31,7 @@ __all__ = [
     "three_heads",
     "bird_and_leaf_targets",
     "measure",
+    "outputs",
     "position_data",
     "position_experiment",
     "query_masses",
@@ -70,18 +71,47 @@ def bird_and_leaf_targets(scenes: Scenes) -> np.ndarray:
     )
 
 
+@torch.no_grad()
+def outputs(
+    models: Mapping[str, PooledCNN], images: torch.Tensor, batch_size: int = 500
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each model's bird logits (N,) and pooling weights (N, h, w) of query 0, in eval
+    mode, for images (N, 3, H, W); models that share a backbone get its features
+    computed once per batch, not once per model."""
+    modes = {name: m.training for name, m in models.items()}
+    for m in models.values():
+        m.eval()
+    dev = next(next(iter(models.values())).parameters()).device
+    parts: dict[str, list] = {name: [] for name in models}
+    for i in range(0, len(images), batch_size):
+        x, features = images[i : i + batch_size].to(dev), {}
+        for name, m in models.items():
+            if id(m.backbone) not in features:
+                features[id(m.backbone)] = m.backbone(x)
+            f = features[id(m.backbone)]
+            logits = m.logits_from_features(f)[:, 0]
+            parts[name].append((logits.cpu().numpy(), m.pool_features(f)[1][:, 0].cpu()))
+    for name, m in models.items():
+        m.train(modes[name])
+    return {
+        name: (
+            np.concatenate([p[0] for p in got]),
+            torch.cat([p[1] for p in got]).numpy(),
+        )
+        for name, got in parts.items()
+    }
+
+
 def measure(models: Mapping[str, PooledCNN], scenes: Scenes) -> dict[str, dict[str, float]]:
     """For each head, accuracy, recall, false-alarm rate and attention mass.
 
     The mass is the mean on the bird scenes, beside the flat baseline (the bird's share
     of the grid)."""
     bird = scenes.labels == 1
-    images = torch.from_numpy(scenes.images)
     results = {}
-    for name, model in models.items():
-        said_bird = predict(model, images) > 0
-        weights = model.pool_weights(images[bird])
-        mass = attention_mass(weights, scenes.masks[bird])
+    for name, (logits, weights) in outputs(models, torch.from_numpy(scenes.images)).items():
+        said_bird = logits > 0
+        mass = attention_mass(weights[bird], scenes.masks[bird])
         results[name] = {
             "accuracy": float((said_bird == bird).mean()),
             "recall": float(said_bird[bird].mean()),

@@ -31,6 +31,7 @@ MAX_DISTRACTORS = 16
 """The most distractors a scene may hold."""
 
 _CHUNK = 500  # scenes rendered at once: keeps the (chunk, H, W) fields in cache
+_GROUPS = 3  # window sizes per kind of object and chunk (see _groups)
 
 # Colour palettes (RGB in [0, 1]). Blobs and decoys share the birds' palette, so that
 # colour alone never tells a bird.
@@ -397,6 +398,79 @@ def _half(extent: float, scale: np.ndarray) -> int:
     return int(np.ceil(extent * float(scale.max(initial=1.0)))) + 2
 
 
+def _distractor(canvas, p, idx, j, kind, half, size) -> None:
+    """Draw distractor slot ``j`` (all of one ``kind``) of scenes ``idx`` on the canvas."""
+    f32 = np.float32
+    scale = (p["d_size"][idx, j] * size).astype(f32)
+    cy, cx = (p["d_y"][idx, j] * size).astype(f32), (p["d_x"][idx, j] * size).astype(f32)
+    at, gy, gx = canvas.window(idx, cy, cx, half)
+    u, v = _frame(gy, gx, cy, cx, p["d_angle"][idx, j].astype(f32))
+    s = scale[:, None, None]
+    u, v = u / s, v / s
+    aspect = p["d_aspect"][idx, j].astype(f32)[:, None, None]
+    if kind == _LEAF:
+        dist = _leaf(u, v, aspect * 0.6)
+    elif kind == _BLOB:
+        dist = _ellipse(u, v, 0.0, 0.0, 0.5, 0.5 * aspect)
+    else:
+        dist = np.minimum(
+            _capsule(u, v, -0.5, 0.0, 0.5, 0.0, 0.025),
+            _capsule(u, v, 0.05, 0.0, 0.25, -0.14, 0.018),
+        )
+    alpha = _coverage(dist * s)
+    canvas.paint(at, (alpha, p["d_rgb"][idx, j]))
+    covered = alpha > 0.5
+    leaf = canvas.get(canvas.leaf, at)
+    canvas.put(canvas.leaf, at, leaf | covered if kind == _LEAF else leaf & ~covered)
+
+
+def _main_object(canvas, p, idx, half, size) -> None:
+    """Draw the bird or the decoy of scenes ``idx`` on the canvas."""
+    f32 = np.float32
+    length = (p["length"][idx] * size).astype(f32)
+    cy, cx = (p["cy"][idx] * size).astype(f32), (p["cx"][idx] * size).astype(f32)
+    at, gy, gx = canvas.window(idx, cy, cx, half)
+    u, v = _frame(gy, gx, cy, cx, p["angle"][idx].astype(f32), p["flip"][idx].astype(f32))
+    s = length[:, None, None]
+    u, v = u / s, v / s
+    wing = p["wing"][idx].astype(f32)[:, None, None]
+    silhouette, wing_d, beak = _bird_parts(u, v, wing)
+    aspect = p["decoy_aspect"][idx].astype(f32)[:, None, None]
+    decoy_is_leaf = (p["decoy_kind"][idx] == _LEAF)[:, None, None]
+    decoy = np.where(
+        decoy_is_leaf,
+        _leaf(u / 0.95, v / 0.95, aspect * 0.6) * 0.95,
+        _ellipse(u, v, 0.0, 0.0, 0.36, 0.36 * aspect),
+    )
+    bird = (p["labels"][idx] == 1)[:, None, None]
+    body_alpha = _coverage(np.where(bird, silhouette, decoy) * s)
+    beak_alpha = _coverage(beak * s) * bird
+    canvas.paint(
+        at,
+        (body_alpha, p["body_rgb"][idx]),
+        (_coverage(wing_d * s) * bird, p["wing_rgb"][idx]),
+        (beak_alpha, p["beak_rgb"][idx]),
+    )
+    covered = (body_alpha > 0.5) | (beak_alpha > 0.5)
+    canvas.put(canvas.bird, at, bird & covered)
+    leaf = canvas.get(canvas.leaf, at)
+    canvas.put(canvas.leaf, at, np.where(covered, ~bird & decoy_is_leaf, leaf))
+
+
+def _groups(scale: np.ndarray, extent: float, most: int = _GROUPS):
+    """Objects grouped by the window their shape needs, so that small objects are not
+    drawn in the window of the largest: yields (positions, half-width) pairs.
+
+    ``scale`` (m,) is each object's size in pixels. The groups are contiguous runs of
+    the sorted half-widths, at most ``most`` of them (each call costs numpy overhead).
+    """
+    half = np.ceil(extent * scale.astype(np.float64)).astype(np.int64) + 2
+    order = np.argsort(half, kind="stable")
+    for part in np.array_split(order, max(1, min(most, len(order)))):
+        if part.size:
+            yield np.sort(part), int(half[part].max())
+
+
 def _render(
     p: dict[str, np.ndarray], size: int, noise: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -411,63 +485,11 @@ def _render(
     for j in range(p["d_on"].shape[1]):
         for kind, extent in ((_LEAF, 0.65), (_BLOB, 0.52), (_BRANCH, 0.55)):
             idx = np.flatnonzero(p["d_on"][:, j] & (p["d_kind"][:, j] == kind))
-            if idx.size == 0:
-                continue
-            scale = (p["d_size"][idx, j] * size).astype(f32)
-            cy, cx = (
-                (p["d_y"][idx, j] * size).astype(f32),
-                (p["d_x"][idx, j] * size).astype(f32),
-            )
-            at, gy, gx = canvas.window(idx, cy, cx, _half(extent, scale))
-            u, v = _frame(gy, gx, cy, cx, p["d_angle"][idx, j].astype(f32))
-            s = scale[:, None, None]
-            u, v = u / s, v / s
-            aspect = p["d_aspect"][idx, j].astype(f32)[:, None, None]
-            if kind == _LEAF:
-                dist = _leaf(u, v, aspect * 0.6)
-            elif kind == _BLOB:
-                dist = _ellipse(u, v, 0.0, 0.0, 0.5, 0.5 * aspect)
-            else:
-                dist = np.minimum(
-                    _capsule(u, v, -0.5, 0.0, 0.5, 0.0, 0.025),
-                    _capsule(u, v, 0.05, 0.0, 0.25, -0.14, 0.018),
-                )
-            alpha = _coverage(dist * s)
-            canvas.paint(at, (alpha, p["d_rgb"][idx, j]))
-            covered = alpha > 0.5
-            leaf = canvas.get(canvas.leaf, at)
-            canvas.put(
-                canvas.leaf, at, leaf | covered if kind == _LEAF else leaf & ~covered
-            )
+            for part, half in _groups(p["d_size"][idx, j] * size, extent):
+                _distractor(canvas, p, idx[part], j, kind, half, size)
     # the main object: a bird, or a decoy of about the bird's area (0.2 length^2)
-    idx = np.arange(len(p["labels"]))
-    length = (p["length"] * size).astype(f32)
-    cy, cx = (p["cy"] * size).astype(f32), (p["cx"] * size).astype(f32)
-    at, gy, gx = canvas.window(idx, cy, cx, _half(0.62, length))
-    u, v = _frame(gy, gx, cy, cx, p["angle"].astype(f32), p["flip"].astype(f32))
-    s = length[:, None, None]
-    u, v = u / s, v / s
-    silhouette, wing_d, beak = _bird_parts(u, v, p["wing"].astype(f32)[:, None, None])
-    aspect = p["decoy_aspect"].astype(f32)[:, None, None]
-    decoy_is_leaf = (p["decoy_kind"] == _LEAF)[:, None, None]
-    decoy = np.where(
-        decoy_is_leaf,
-        _leaf(u / 0.95, v / 0.95, aspect * 0.6) * 0.95,
-        _ellipse(u, v, 0.0, 0.0, 0.36, 0.36 * aspect),
-    )
-    bird = (p["labels"] == 1)[:, None, None]
-    body_alpha = _coverage(np.where(bird, silhouette, decoy) * s)
-    beak_alpha = _coverage(beak * s) * bird
-    canvas.paint(
-        at,
-        (body_alpha, p["body_rgb"]),
-        (_coverage(wing_d * s) * bird, p["wing_rgb"]),
-        (beak_alpha, p["beak_rgb"]),
-    )
-    covered = (body_alpha > 0.5) | (beak_alpha > 0.5)
-    canvas.put(canvas.bird, at, bird & covered)
-    leaf = canvas.get(canvas.leaf, at)
-    canvas.put(canvas.leaf, at, np.where(covered, ~bird & decoy_is_leaf, leaf))
+    for idx, half in _groups(p["length"] * size, 0.62):
+        _main_object(canvas, p, idx, half, size)
     # pixel noise, then clip to [0, 1]
     img = canvas.crop(canvas.rgb) + noise * p["noise"].astype(f32)[:, None, None, None]
     return (

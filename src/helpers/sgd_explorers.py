@@ -192,11 +192,11 @@ def map_png(
 class _BlitPlot:
     """One matplotlib axes whose animated artists are drawn over a cached background."""
 
-    def __init__(self, figsize: tuple[float, float] = (4.2, 2.6)) -> None:
+    def __init__(self, figsize: tuple[float, float] = (4.2, 2.6), left: float = 0.17):
         self.fig = Figure(figsize=figsize, dpi=72)
         self.canvas = FigureCanvasAgg(self.fig)
         self.ax = self.fig.add_subplot()
-        self.fig.subplots_adjust(left=0.17, right=0.97, bottom=0.19, top=0.95)
+        self.fig.subplots_adjust(left=left, right=0.97, bottom=0.19, top=0.95)
         self.moving: list = []
 
     def freeze(self) -> None:
@@ -226,22 +226,28 @@ class NudgeView:
 
     def __init__(self, vmax: float) -> None:
         self.vmax = vmax
-        self.plot = _BlitPlot()
+        self.plot = _BlitPlot(left=0.24)  # room for losses with five digits
         self.weight: tuple | None = None
+        ax = self.plot.ax
+        (self.curve,) = ax.plot([], [], color="0.3")
+        self.trained = ax.axvline(0.0, color="0.6", ls=":", lw=1)
+        ax.set_ylabel("training loss")
+        (tangent,) = ax.plot([], [], color="#e66101", lw=2, animated=True)
+        (point,) = ax.plot([], [], "o", color="#5e3c99", animated=True)
+        self.plot.moving = [tangent, point]
 
     def show(self, frame: dict[str, Any]) -> tuple[bytes, bytes]:
         p = frame["params"]
         which = (p["channel"], p["row"], p["col"])
-        ax = self.plot.ax
-        if which != self.weight:
-            ax.clear()
-            ax.plot(frame["weights"], frame["curve"], color="0.3")
-            ax.axvline(frame["trained"], color="0.6", ls=":", lw=1)
+        if which != self.weight:  # the same artists with new data: no new ticks
+            ax, xs, ys = self.plot.ax, frame["weights"], frame["curve"]
+            self.curve.set_data(xs, ys)
+            self.trained.set_xdata([frame["trained"]] * 2)
             ax.set_xlabel(f"weight ({CHANNELS[which[0]]}, row {which[1]}, col {which[2]})")
-            ax.set_ylabel("training loss")
-            (tangent,) = ax.plot([], [], color="#e66101", lw=2, animated=True)
-            (point,) = ax.plot([], [], "o", color="#5e3c99", animated=True)
-            self.plot.moving = [tangent, point]
+            for limits, values in ((ax.set_xlim, xs), (ax.set_ylim, ys)):
+                low, high = float(values.min()), float(values.max())
+                pad = 0.05 * (high - low) or 1e-3  # matplotlib's default margins
+                limits(low - pad, high + pad)
             self.plot.freeze()
             self.weight = which
         tangent, point = self.plot.moving

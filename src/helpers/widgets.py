@@ -18,11 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from html import escape
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.animation import FuncAnimation
+from matplotlib.animation import HTMLWriter
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from helpers.scenes import render_scene
@@ -110,17 +112,19 @@ def scrubber(
         raise ValueError("alt must describe the animation for readers who cannot see it")
     if len(frames) < 2:
         raise ValueError(f"a scrubber needs at least 2 frames, got {len(frames)}")
-    fig = plt.figure(figsize=figsize, dpi=dpi)
-
-    def update(i: int) -> list:
-        fig.clear()
-        draw(fig, frames[i])
-        return []
-
-    update(0)
-    animation = FuncAnimation(fig, update, frames=len(frames), interval=interval_ms)
-    html = animation.to_jshtml(default_mode="once")
-    plt.close(fig)
+    # matplotlib's HTMLWriter driven directly: each frame is drawn once, as it is saved
+    # (FuncAnimation.to_jshtml draws every frame three times).
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    writer = HTMLWriter(fps=1000 / interval_ms, embed_frames=True, default_mode="once")
+    with TemporaryDirectory() as tmp:
+        path = Path(tmp, "scrubber.html")
+        with writer.saving(fig, path, dpi):
+            for frame in frames:
+                fig.clear()
+                draw(fig, frame)
+                writer.grab_frame()
+        html = path.read_text()
     return _offline(html, alt)
 
 

@@ -1,0 +1,162 @@
+"""The budgets of COURSE.md §7, and how a benchmark's measurements are judged.
+
+Pure functions, no timing here: :mod:`bench` measures, this module summarises the
+measurements (median, 95th percentile), judges each against its budget and renders
+the table that ``make bench`` prints and writes into the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+NOTEBOOK_SECONDS = 60.0
+"""Every notebook executes in a fresh kernel within this many seconds ..."""
+HEAVIEST_NOTEBOOK = "04_attention"
+HEAVIEST_SECONDS = 120.0
+"""... except chapter 4, the heaviest, which has this many."""
+COURSE_SECONDS = 360.0
+"""All notebooks executed and the book built, from nothing: 6 minutes."""
+SCENES = 10_000
+SCENES_SECONDS = 3.0
+"""10,000 scenes generated within 3 s."""
+REDRAW_MS = 100.0
+"""A widget redraw (95th percentile) within 100 ms."""
+TRAIN_ACCURACY = 0.95
+TRAIN_SECONDS = 60.0
+"""The attention-pooling model: >= 95% test accuracy within 60 s of training."""
+
+
+def summary(seconds: Sequence[float]) -> dict[str, float]:
+    """Median and 95th percentile of repeated timings (any unit), with the count.
+
+    >>> summary([1.0, 2.0, 3.0])["median"]
+    2.0
+    """
+    values = np.asarray(seconds, dtype=float)
+    if values.ndim != 1 or values.size == 0 or not np.isfinite(values).all():
+        raise ValueError(f"timings must be a non-empty list of numbers, got {seconds!r}")
+    return {
+        "median": float(np.median(values)),
+        "p95": float(np.percentile(values, 95)),
+        "n": int(values.size),
+    }
+
+
+def _check(what: str, measured: float, limit: float, unit: str, *, most: bool = True):
+    passed = measured <= limit if most else measured >= limit
+    sign = "<=" if most else ">="
+    return {
+        "budget": what,
+        "limit": f"{sign} {limit:g} {unit}",
+        "measured": f"{measured:.3g} {unit}" if unit != "%" else f"{measured:.2f} %",
+        "passed": bool(passed),
+    }
+
+
+def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each budget of COURSE.md §7 against the measurements, one row per check.
+
+    ``results`` is what :mod:`bench` collects: ``notebooks`` {name: {"median": s}},
+    ``course`` {"seconds"}, ``scenes`` {"median"}, ``widgets`` {name: {"redraw":
+    {"p95": ms}}}, ``training`` {"budget": {"seeds": {seed: {"accuracy",
+    "seconds"}}}} and ``device`` {"expected", "used"}.
+    """
+    rows = []
+    for name, nb in sorted(results["notebooks"].items()):
+        limit = HEAVIEST_SECONDS if name == HEAVIEST_NOTEBOOK else NOTEBOOK_SECONDS
+        rows.append(_check(f"notebook {name} (median of runs)", nb["median"], limit, "s"))
+    rows.append(
+        _check(
+            "whole course: notebooks + book build",
+            results["course"]["seconds"],
+            COURSE_SECONDS,
+            "s",
+        )
+    )
+    rows.append(
+        _check(
+            f"{SCENES:,} scenes (median)", results["scenes"]["median"], SCENES_SECONDS, "s"
+        )
+    )
+    for name, widget in sorted(results["widgets"].items()):
+        rows.append(
+            _check(f"redraw: {name} (p95)", widget["redraw"]["p95"], REDRAW_MS, "ms")
+        )
+    for seed, run in sorted(results["training"]["budget"]["seeds"].items()):
+        rows.append(
+            _check(
+                f"attention model, seed {seed}: accuracy",
+                100 * run["accuracy"],
+                100 * TRAIN_ACCURACY,
+                "%",
+                most=False,
+            )
+        )
+        rows.append(
+            _check(
+                f"attention model, seed {seed}: training time",
+                run["seconds"],
+                TRAIN_SECONDS,
+                "s",
+            )
+        )
+    device = results["device"]
+    rows.append(
+        {
+            "budget": "models train on the GPU when one is present",
+            "limit": f"on {device['expected']}",
+            "measured": f"on {device['used']}",
+            "passed": device["used"] == device["expected"],
+        }
+    )
+    return rows
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    """Verdicts (and facts, ``passed`` None) as a Markdown table."""
+    lines = ["| what | budget | measured | |", "|---|---|---|---|"]
+    for row in rows:
+        mark = {True: "PASS", False: "**FAIL**", None: ""}[row["passed"]]
+        lines.append(f"| {row['budget']} | {row['limit']} | {row['measured']} | {mark} |")
+    return "\n".join(lines)
+
+
+def facts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Measurements without a budget of their own, as table rows (``passed`` None):
+    each chapter's training time and accuracy, and peak memory."""
+    rows = []
+    for name, run in results["training"].items():
+        if name == "budget":
+            continue
+        accuracy = run["test_accuracy"]
+        if isinstance(accuracy, dict):  # {half: {head: accuracy}}
+            heads = accuracy["right"]
+            shown = ", ".join(
+                f"{h} {accuracy['left'][h]:.3f} / {heads[h]:.3f}" for h in heads
+            )
+            shown = f"left / right half: {shown}"
+        else:
+            shown = f"{accuracy:.3f}"
+        rows.append(
+            {
+                "budget": f"training, {name}",
+                "limit": "",
+                "measured": f"{run['seconds']:.1f} s; test accuracy {shown}",
+                "passed": None,
+            }
+        )
+    kernels = max(nb["kernel_peak_mb"] for nb in results["notebooks"].values())
+    rows.append(
+        {
+            "budget": "peak memory",
+            "limit": "",
+            "measured": f"benchmark process {results['bench_peak_mb']:.0f} MB, "
+            f"largest notebook kernel {kernels:.0f} MB, "
+            f"book build {results['course']['peak_mb']:.0f} MB",
+            "passed": None,
+        }
+    )
+    return rows

@@ -1,0 +1,137 @@
+"""The benchmark's judging (benchmarks/budgets.py) and its widget driver (bench.py).
+
+The benchmark's timings are not tested here (timed tests flake on shared machines);
+what is tested is that a measurement over a budget fails, one under it passes, and
+that the redraw driver really moves an explorer's controls.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench  # noqa: E402
+import budgets  # noqa: E402
+
+
+def passing() -> dict:
+    """Measurements that meet every budget."""
+    return {
+        "notebooks": {
+            "00_bird_scenes": {"median": 15.0, "kernel_peak_mb": 400.0},
+            "04_attention": {"median": 100.0, "kernel_peak_mb": 900.0},
+        },
+        "course": {"seconds": 300.0, "peak_mb": 1000.0},
+        "scenes": {"median": 2.0},
+        "widgets": {"scene": {"redraw": {"median": 10.0, "p95": 20.0}}},
+        "training": {
+            "chapter 1": {"seconds": 1.4, "test_accuracy": 0.772},
+            "chapter 4": {
+                "seconds": 50.0,
+                "test_accuracy": {
+                    "left": {"avg": 0.95, "attention": 0.96},
+                    "right": {"avg": 0.93, "attention": 0.95},
+                },
+            },
+            "budget": {"seeds": {"0": {"accuracy": 0.966, "seconds": 43.0}}},
+        },
+        "device": {"expected": "cpu", "used": "cpu"},
+        "bench_peak_mb": 700.0,
+    }
+
+
+def failed(results: dict) -> list[str]:
+    return [row["budget"] for row in budgets.verdicts(results) if not row["passed"]]
+
+
+def test_every_budget_passes_when_met():
+    rows = budgets.verdicts(passing())
+    assert all(row["passed"] for row in rows)
+    assert len(rows) == 8  # 2 notebooks, course, scenes, 1 widget, 2 for the model, device
+
+
+@pytest.mark.parametrize(
+    "path, value, which",
+    [
+        (("notebooks", "00_bird_scenes", "median"), 61.0, "notebook 00_bird_scenes"),
+        (("notebooks", "04_attention", "median"), 121.0, "notebook 04_attention"),
+        (("course", "seconds"), 361.0, "whole course"),
+        (("scenes", "median"), 3.01, "10,000 scenes"),
+        (("widgets", "scene", "redraw", "p95"), 101.0, "redraw: scene"),
+        (("training", "budget", "seeds", "0", "accuracy"), 0.9499, "seed 0: accuracy"),
+        (("training", "budget", "seeds", "0", "seconds"), 60.5, "seed 0: training time"),
+        (("device", "used"), "cuda", "GPU"),
+    ],
+)
+def test_each_budget_fails_alone_when_exceeded(path, value, which):
+    results = copy.deepcopy(passing())
+    place = results
+    for key in path[:-1]:
+        place = place[key]
+    place[path[-1]] = value
+    (name,) = failed(results)
+    assert which in name
+
+
+def test_chapter_4_has_its_own_ceiling():
+    results = passing()
+    results["notebooks"]["00_bird_scenes"]["median"] = 100.0  # fine for chapter 4 only
+    assert failed(results) == ["notebook 00_bird_scenes (median of runs)"]
+
+
+@given(st.lists(st.floats(0, 1e4), min_size=1, max_size=60))
+def test_summary_median_and_p95_lie_within_the_timings(times):
+    s = budgets.summary(times)
+    assert min(times) <= s["median"] <= s["p95"] <= max(times)
+    assert s["n"] == len(times)
+
+
+@pytest.mark.parametrize("bad", [[], [1.0, float("nan")], [[1.0, 2.0]]])
+def test_summary_rejects_bad_timings(bad):
+    with pytest.raises(ValueError, match="non-empty list of numbers"):
+        budgets.summary(bad)
+
+
+def test_table_marks_failures_and_facts():
+    results = passing()
+    results["scenes"]["median"] = 3.5
+    text = budgets.table(budgets.verdicts(results) + budgets.facts(results))
+    lines = text.splitlines()
+    assert lines[0].startswith("| what | budget | measured |")
+    (fail,) = [line for line in lines if "**FAIL**" in line]
+    assert "10,000 scenes" in fail and "3.5 s" in fail
+    assert any("chapter 4" in line and "attention 0.960 / 0.950" in line for line in lines)
+    assert any("largest notebook kernel 900 MB" in line for line in lines)
+
+
+def test_redraw_driver_moves_every_control_of_a_real_explorer():
+    from helpers.widgets import scene_explorer
+
+    explorer = scene_explorer(frames=2)
+    controls = bench._controls(explorer.widget)
+    assert {c.description for c in controls} == {"y", "x", "bird size", "distractors"}
+    (picture,) = [c for c in explorer.widget.children if hasattr(c, "format")]
+    before = [c.value for c in controls]
+    rng = np.random.default_rng(0)
+    for control in controls:
+        shown = picture.value
+        bench._move(control, rng)
+        assert picture.value != shown  # the move redrew the scene
+    assert all(c.value != b for c, b in zip(controls, before, strict=True))
+    timing = bench.redraw_times(explorer, 5)
+    assert timing["n"] == 5 and timing["median"] > 0
+
+
+def test_redraw_driver_refuses_an_explorer_without_controls():
+    class Bare:
+        widget = None
+
+    with pytest.raises(ValueError, match="no controls"):
+        bench.redraw_times(Bare(), 3)
