@@ -139,16 +139,16 @@ def in_child(*args: str) -> dict[str, Any]:
 
 def build_course() -> dict[str, Any]:
     """Build the whole book from a fresh copy (empty cache): every notebook executes."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+    files = subprocess.run(  # what a fresh clone holds, and new files not yet committed
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=True,
-    ).stdout.split()
+    ).stdout.split("\0")
     with tempfile.TemporaryDirectory() as tmp:
         for name in files:
-            if (ROOT / name).is_file():
+            if name and (ROOT / name).is_file():
                 (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / name, Path(tmp) / name)
         shutil.copytree(ROOT / "_mathjax", Path(tmp) / "_mathjax")
@@ -161,7 +161,9 @@ def build_course() -> dict[str, Any]:
             )
         )
         if child.returncode:
-            raise RuntimeError(f"the book build failed:\n{child.stdout[-3000:]}")
+            raise RuntimeError(
+                f"the book build failed:\n{(child.stdout + child.stderr)[-3000:]}"
+            )
     return {"seconds": seconds, "peak_mb": peak_mb(resource.RUSAGE_CHILDREN)}
 
 
@@ -179,7 +181,7 @@ def scenes(runs: int) -> dict[str, Any]:
 
     make_scenes(100)  # warm up numpy's code paths
     times = [timed(lambda: make_scenes(budgets.SCENES))[0] for _ in range(runs)]
-    return {"n": budgets.SCENES, "runs": times, **budgets.summary(times)}
+    return {**budgets.summary(times), "scenes": budgets.SCENES, "runs": times}
 
 
 def chapter1() -> tuple[dict[str, Any], Any]:
@@ -233,8 +235,10 @@ def budget_model() -> dict[str, Any]:
     from budget import run as budget_run
     from tqdm.auto import tqdm
 
+    from helpers.train import device
+
     seeds = {str(s): budget_run(s) for s in tqdm(BUDGET_SEEDS, desc="attention model")}
-    return {"distractors": list(BUDGET_CLUTTER), "seeds": seeds}
+    return {"distractors": list(BUDGET_CLUTTER), "device": device().type, "seeds": seeds}
 
 
 def _controls(widget: Any) -> list[Any]:
@@ -252,6 +256,7 @@ def _move(control: Any, rng: np.random.Generator) -> None:
     """Give a control a new value, as a reader dragging it would."""
     import ipywidgets as w
 
+    before = control.value
     if isinstance(control, w.Checkbox):
         control.value = not control.value
     elif isinstance(control, (w.Dropdown, w.SelectionSlider)):
@@ -260,8 +265,12 @@ def _move(control: Any, rng: np.random.Generator) -> None:
     else:
         steps = int(round((control.max - control.min) / control.step))
         values = control.min + control.step * np.arange(steps + 1)
+        if isinstance(control, w.FloatLogSlider):  # min, max and step are exponents
+            values = control.base**values
         choices = [v for v in values if not np.isclose(v, control.value)]
         control.value = float(rng.choice(choices))
+    if control.value == before:
+        raise RuntimeError(f"moving {control.description!r} did not change its value")
 
 
 def redraw_times(explorer: Any, n: int, seed: int = 0) -> dict[str, float]:
@@ -370,6 +379,8 @@ def write_readme(text: str, info: dict[str, Any], date: str) -> None:
 
 
 def main() -> int:
+    if not (ROOT / "_mathjax").is_dir():
+        sys.exit("the book's MathJax is missing: run `make bench`, which installs it")
     start = time.perf_counter()
     date = datetime.date.today().isoformat()
     results: dict[str, Any] = {"made_by": "benchmarks/bench.py", "date": date}

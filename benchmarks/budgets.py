@@ -46,12 +46,13 @@ def summary(seconds: Sequence[float]) -> dict[str, float]:
 
 
 def _check(what: str, measured: float, limit: float, unit: str, *, most: bool = True):
-    passed = measured <= limit if most else measured >= limit
-    sign = "<=" if most else ">="
+    """A ceiling ("under", strictly) or, with ``most=False``, a floor ("at least")."""
+    passed = measured < limit if most else measured >= limit
+    digits = 2 if unit == "%" else 1
     return {
         "budget": what,
-        "limit": f"{sign} {limit:g} {unit}",
-        "measured": f"{measured:.3g} {unit}" if unit != "%" else f"{measured:.2f} %",
+        "limit": f"{'<' if most else '>='} {limit:g} {unit}",
+        "measured": f"{measured:.{digits}f} {unit}",
         "passed": bool(passed),
     }
 
@@ -61,7 +62,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     ``results`` is what :mod:`bench` collects: ``notebooks`` {name: {"median": s}},
     ``course`` {"seconds"}, ``scenes`` {"median"}, ``widgets`` {name: {"redraw":
-    {"p95": ms}}}, ``training`` {"budget": {"seeds": {seed: {"accuracy",
+    {"p95": ms}}}, ``training`` {"budget": {"device", "seeds": {seed: {"accuracy",
     "seconds"}}}} and ``device`` {"expected", "used"}.
     """
     rows = []
@@ -85,7 +86,8 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(
             _check(f"redraw: {name} (p95)", widget["redraw"]["p95"], REDRAW_MS, "ms")
         )
-    for seed, run in sorted(results["training"]["budget"]["seeds"].items()):
+    model = results["training"]["budget"]
+    for seed, run in sorted(model["seeds"].items()):
         rows.append(
             _check(
                 f"attention model, seed {seed}: accuracy",
@@ -97,7 +99,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
         rows.append(
             _check(
-                f"attention model, seed {seed}: training time",
+                f"attention model, seed {seed}: training time on {model['device']}",
                 run["seconds"],
                 TRAIN_SECONDS,
                 "s",
@@ -155,7 +157,7 @@ def facts(results: dict[str, Any]) -> list[dict[str, Any]]:
             "limit": "",
             "measured": f"benchmark process {results['bench_peak_mb']:.0f} MB, "
             f"largest notebook kernel {kernels:.0f} MB, "
-            f"book build {results['course']['peak_mb']:.0f} MB",
+            f"book build (its largest process) {results['course']['peak_mb']:.0f} MB",
             "passed": None,
         }
     )

@@ -70,3 +70,16 @@ def test_outputs_run_a_shared_backbone_once_per_batch_and_match_each_model(tiny)
         assert logits.shape == (80,) and weights.shape == (80, 6, 6)
         np.testing.assert_allclose(logits, predict(m, images), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(weights, m.pool_weights(images).numpy(), atol=1e-6)
+
+
+def test_outputs_of_no_images_are_empty():
+    heads = three_heads()
+    got = outputs(heads, torch.zeros(0, 3, 48, 48))
+    assert {name: (g[0].shape, g[1].shape) for name, g in got.items()} == {
+        name: ((0,), (0, 6, 6)) for name in heads
+    }
+
+
+def test_outputs_check_the_image_size():
+    with pytest.raises(ValueError, match="grid"):
+        outputs(three_heads(), torch.zeros(2, 3, 40, 40))

@@ -235,3 +235,27 @@ def test_render_scene_rejects_bad_arguments(args, kwargs, error, words):
 def test_any_bad_n_gets_a_clear_error(n):
     with pytest.raises((TypeError, ValueError), match="n must be"):
         make_scenes(n)
+
+
+def _same_scenes(a, b):
+    for field in ("images", "masks", "leaf_masks", "centers"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+
+
+@pytest.mark.parametrize("size", [16, 48, 96])
+def test_windows_hold_every_pixel_a_shape_touches(monkeypatch, size):
+    """Objects are drawn in windows around them; huge windows change no pixel."""
+    import helpers.scenes as scenes
+
+    kwargs = dict(size=size, distractors=(0, MAX_DISTRACTORS), bird_size=(0.1, 0.8))
+    drawn = make_scenes(600, seed=5, **kwargs)
+    monkeypatch.setattr(scenes, "_EXTENTS", {k: 1.5 for k in scenes._EXTENTS})
+    _same_scenes(drawn, make_scenes(600, seed=5, **kwargs))
+
+
+def test_grouping_windows_by_size_changes_no_pixel(monkeypatch):
+    import helpers.scenes as scenes
+
+    drawn = make_scenes(600, seed=6, distractors=(2, 6))
+    monkeypatch.setattr(scenes, "_GROUPS", 1)  # one window per kind: the largest
+    _same_scenes(drawn, make_scenes(600, seed=6, distractors=(2, 6)))

@@ -76,28 +76,35 @@ def outputs(
     models: Mapping[str, PooledCNN], images: torch.Tensor, batch_size: int = 500
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each model's bird logits (N,) and pooling weights (N, h, w) of query 0, in eval
-    mode, for images (N, 3, H, W); models that share a backbone get its features
-    computed once per batch, not once per model."""
-    modes = {name: m.training for name, m in models.items()}
-    for m in models.values():
-        m.eval()
-    dev = next(next(iter(models.values())).parameters()).device
-    parts: dict[str, list] = {name: [] for name in models}
-    for i in range(0, len(images), batch_size):
-        x, features = images[i : i + batch_size].to(dev), {}
-        for name, m in models.items():
-            if id(m.backbone) not in features:
-                features[id(m.backbone)] = m.backbone(x)
-            f = features[id(m.backbone)]
-            logits = m.logits_from_features(f)[:, 0]
-            parts[name].append((logits.cpu().numpy(), m.pool_features(f)[1][:, 0].cpu()))
-    for name, m in models.items():
-        m.train(modes[name])
-    return {
-        name: (
-            np.concatenate([p[0] for p in got]),
-            torch.cat([p[1] for p in got]).numpy(),
+    mode, for images (N, 3, H, W) on the models' device (they must share one);
+    models that share a backbone get its features computed once per batch, not once
+    per model."""
+    devices = {next(m.parameters()).device for m in models.values()}
+    if len(devices) != 1:
+        raise ValueError(
+            f"the models must be on one device, got {sorted(map(str, devices))}"
         )
+    (dev,) = devices
+    modes = {name: m.training for name, m in models.items()}
+    parts: dict[str, list] = {name: [] for name in models}
+    try:
+        for m in models.values():
+            m.eval()
+        for i in range(0, len(images), batch_size):
+            x, features = images[i : i + batch_size].to(dev), {}
+            for name, m in models.items():
+                if id(m.backbone) not in features:
+                    features[id(m.backbone)] = m._features(x)  # checks the sizes
+                f = features[id(m.backbone)]
+                logits = m.logits_from_features(f)[:, 0].cpu().numpy()
+                parts[name].append((logits, m.pool_features(f)[1][:, 0].cpu().numpy()))
+    finally:
+        for name, m in models.items():
+            m.train(modes[name])
+    if not len(images):
+        return {n: (np.zeros(0), np.zeros((0, *m.grid))) for n, m in models.items()}
+    return {
+        name: tuple(np.concatenate(a) for a in zip(*got, strict=True))
         for name, got in parts.items()
     }
 

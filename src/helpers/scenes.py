@@ -69,8 +69,13 @@ _SKY_COLOURS = np.array(
 )
 _BEAK_COLOURS = np.array([[0.95, 0.65, 0.10], [0.20, 0.18, 0.16]])
 
-# Distractor kinds.
-_LEAF, _BLOB, _BRANCH = 0, 1, 2
+# Distractor kinds, and the main object (a bird or its decoy).
+_LEAF, _BLOB, _BRANCH, _MAIN = 0, 1, 2, 3
+
+# How far each shape reaches from its centre, in units of its size, so that a window
+# of ceil(extent * size) + 2 pixels each side holds every pixel it touches (the
+# anti-aliased edge included; tests/test_scenes.py checks this against huge windows).
+_EXTENTS = {_LEAF: 0.65, _BLOB: 0.6, _BRANCH: 0.55, _MAIN: 0.62}
 
 # The bird in its own frame, in units of its length (tail tip to beak tip is about 1).
 # u points from tail to beak, v points down. _ORIGIN shifts the parts so that the
@@ -457,15 +462,17 @@ def _main_object(canvas, p, idx, half, size) -> None:
     canvas.put(canvas.leaf, at, np.where(covered, ~bird & decoy_is_leaf, leaf))
 
 
-def _groups(scale: np.ndarray, extent: float, most: int = _GROUPS):
+def _groups(scale: np.ndarray, extent: float, most: int | None = None):
     """Objects grouped by the window their shape needs, so that small objects are not
     drawn in the window of the largest: yields (positions, half-width) pairs.
 
     ``scale`` (m,) is each object's size in pixels. The groups are contiguous runs of
-    the sorted half-widths, at most ``most`` of them (each call costs numpy overhead).
+    the sorted half-widths, at most ``most`` of them (``_GROUPS`` by default: each
+    group costs numpy's per-call overhead). The pixels do not depend on the grouping.
     """
     half = np.ceil(extent * scale.astype(np.float64)).astype(np.int64) + 2
     order = np.argsort(half, kind="stable")
+    most = _GROUPS if most is None else most
     for part in np.array_split(order, max(1, min(most, len(order)))):
         if part.size:
             yield np.sort(part), int(half[part].max())
@@ -476,19 +483,19 @@ def _render(
 ) -> dict[str, np.ndarray]:
     """Draw one chunk of scenes from their parameters (sizes in image fractions)."""
     f32 = np.float32
-    extents = [
-        _half(0.62, p["length"] * size),
-        _half(0.65, p["d_size"] * size),
-    ]
-    canvas = _Canvas(_background(p, size), pad=max(extents))
+    pad = max(
+        _half(_EXTENTS[_MAIN], p["length"] * size),
+        _half(max(_EXTENTS[k] for k in (_LEAF, _BLOB, _BRANCH)), p["d_size"] * size),
+    )
+    canvas = _Canvas(_background(p, size), pad=pad)
     # distractors, back to front: slot by slot, each kind on the scenes that have it
     for j in range(p["d_on"].shape[1]):
-        for kind, extent in ((_LEAF, 0.65), (_BLOB, 0.52), (_BRANCH, 0.55)):
+        for kind in (_LEAF, _BLOB, _BRANCH):
             idx = np.flatnonzero(p["d_on"][:, j] & (p["d_kind"][:, j] == kind))
-            for part, half in _groups(p["d_size"][idx, j] * size, extent):
+            for part, half in _groups(p["d_size"][idx, j] * size, _EXTENTS[kind]):
                 _distractor(canvas, p, idx[part], j, kind, half, size)
     # the main object: a bird, or a decoy of about the bird's area (0.2 length^2)
-    for idx, half in _groups(p["length"] * size, 0.62):
+    for idx, half in _groups(p["length"] * size, _EXTENTS[_MAIN]):
         _main_object(canvas, p, idx, half, size)
     # pixel noise, then clip to [0, 1]
     img = canvas.crop(canvas.rgb) + noise * p["noise"].astype(f32)[:, None, None, None]
