@@ -83,9 +83,12 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     )
     for name, widget in sorted(results["widgets"].items()):
-        rows.append(
-            _check(f"redraw: {name} (p95)", widget["redraw"]["p95"], REDRAW_MS, "ms")
-        )
+        row = _check(f"redraw: {name} (p95)", widget["redraw"]["p95"], REDRAW_MS, "ms")
+        row["measured"] += f" (median {widget['redraw']['median']:.1f} ms"
+        if "frame" in widget:  # its "parameters -> data to draw" function alone
+            row["measured"] += f"; frame function {widget['frame']['median']:.1f} ms"
+        row["measured"] += ")"
+        rows.append(row)
     model = results["training"]["budget"]
     for seed, run in sorted(model["seeds"].items()):
         rows.append(

@@ -30,7 +30,12 @@ def passing() -> dict:
         },
         "course": {"seconds": 300.0, "peak_mb": 1000.0},
         "scenes": {"median": 2.0},
-        "widgets": {"scene": {"redraw": {"median": 10.0, "p95": 20.0}}},
+        "widgets": {
+            "scene": {
+                "redraw": {"median": 10.0, "p95": 20.0},
+                "frame": {"median": 4.0, "p95": 5.0},
+            }
+        },
         "training": {
             "chapter 1": {"seconds": 1.4, "test_accuracy": 0.772},
             "chapter 4": {
@@ -115,6 +120,8 @@ def test_table_marks_failures_and_facts():
     assert "10,000 scenes" in fail and "3.5 s" in fail
     assert any("chapter 4" in line and "attention 0.960 / 0.950" in line for line in lines)
     assert any("largest notebook kernel 900 MB" in line for line in lines)
+    (redraw,) = [line for line in lines if "redraw: scene" in line]
+    assert "20.0 ms (median 10.0 ms; frame function 4.0 ms)" in redraw
 
 
 def test_redraw_driver_moves_every_control_of_a_real_explorer():
