@@ -86,7 +86,8 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         row = _check(f"redraw: {name} (p95)", widget["redraw"]["p95"], REDRAW_MS, "ms")
         row["measured"] += f" (median {widget['redraw']['median']:.1f} ms"
         if "frame" in widget:  # its "parameters -> data to draw" function alone
-            row["measured"] += f"; frame function {widget['frame']['median']:.1f} ms"
+            frame = widget["frame"]["median"]
+            row["measured"] += f"; frame function {frame:.{1 if frame >= 1 else 2}f} ms"
         row["measured"] += ")"
         rows.append(row)
     model = results["training"]["budget"]
