@@ -189,8 +189,9 @@ def chapter1() -> tuple[dict[str, Any], Any]:
     from helpers.logistic import centred_scenes, features, predict, train_logistic
 
     train, test = centred_scenes(3000, seed=11), centred_scenes(1000, seed=12)
-    mean = features(train.images).mean(axis=0)
-    X, X_test = features(train.images) - mean, features(test.images) - mean
+    X = features(train.images)
+    mean = X.mean(axis=0)
+    X, X_test = X - mean, features(test.images) - mean
     seconds, run = timed(
         lambda: train_logistic(
             X,

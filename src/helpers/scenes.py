@@ -398,9 +398,10 @@ def _background(p: dict[str, np.ndarray], size: int) -> np.ndarray:
     return sky + (f32(0.97) - sky) * (1 - clear)[:, None]
 
 
-def _half(extent: float, scale: np.ndarray) -> int:
-    """Half-width of a window holding shapes of ``extent`` (unit frame) at ``scale`` px."""
-    return int(np.ceil(extent * float(scale.max(initial=1.0)))) + 2
+def _half(extent: float, scale: np.ndarray) -> np.ndarray:
+    """Half-widths (m,) of windows holding shapes of ``extent`` (unit frame) at
+    ``scale`` (m,) pixels."""
+    return np.ceil(extent * np.asarray(scale, np.float64)).astype(np.int64) + 2
 
 
 def _distractor(canvas, p, idx, j, kind, half, size) -> None:
@@ -470,7 +471,7 @@ def _groups(scale: np.ndarray, extent: float, most: int | None = None):
     the sorted half-widths, at most ``most`` of them (``_GROUPS`` by default: each
     group costs numpy's per-call overhead). The pixels do not depend on the grouping.
     """
-    half = np.ceil(extent * scale.astype(np.float64)).astype(np.int64) + 2
+    half = _half(extent, scale)
     order = np.argsort(half, kind="stable")
     most = _GROUPS if most is None else most
     for part in np.array_split(order, max(1, min(most, len(order)))):
@@ -483,9 +484,12 @@ def _render(
 ) -> dict[str, np.ndarray]:
     """Draw one chunk of scenes from their parameters (sizes in image fractions)."""
     f32 = np.float32
-    pad = max(
-        _half(_EXTENTS[_MAIN], p["length"] * size),
-        _half(max(_EXTENTS[k] for k in (_LEAF, _BLOB, _BRANCH)), p["d_size"] * size),
+    reach = max(_EXTENTS[k] for k in (_LEAF, _BLOB, _BRANCH))  # of any distractor
+    pad = int(
+        max(
+            _half(_EXTENTS[_MAIN], p["length"] * size).max(initial=3),
+            _half(reach, p["d_size"] * size).max(initial=3),
+        )
     )
     canvas = _Canvas(_background(p, size), pad=pad)
     # distractors, back to front: slot by slot, each kind on the scenes that have it
