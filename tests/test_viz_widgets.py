@@ -6,8 +6,20 @@ import numpy as np
 import pytest
 
 from helpers.scenes import make_scenes, render_scene
-from helpers.viz import CMAP, overlay, show_scenes, to_hwc, to_png
-from helpers.widgets import Explorer, scene_explorer, scene_frame, scrubber
+from helpers.viz import (
+    CMAP,
+    COLUMN_WIDTH,
+    DPI,
+    MIN_FONT_PT,
+    PIXEL_RATIO,
+    check_figure,
+    figure_png,
+    overlay,
+    show_scenes,
+    to_hwc,
+    to_png,
+)
+from helpers.widgets import NOTE, Explorer, scene_explorer, scene_frame, scrubber
 
 
 def test_to_hwc():
@@ -90,7 +102,6 @@ def test_scrubber_is_self_contained():
     markup = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=\\\s]*", "", html)
     assert "http" not in markup and "cdn" not in markup.lower()
     assert 'alt="three birds"' in html and 'aria-label="frame"' in html
-    assert 'class="fa' not in html  # icons are characters, not a web font
     with pytest.raises(ValueError, match="at least 2 frames"):
         scrubber(draw, frames[:1], alt="one bird")
     with pytest.raises(ValueError, match="alt must describe"):
@@ -117,3 +128,73 @@ def test_scenes_figure_closes():
     fig = show_scenes(make_scenes(4, seed=0), 4)
     assert len(fig.axes) == 4
     plt.close(fig)
+
+
+def _png_size(uri: str) -> tuple[int, int]:
+    from base64 import b64decode
+    from io import BytesIO
+
+    from PIL import Image
+
+    return Image.open(BytesIO(b64decode(uri.split(",", 1)[1]))).size
+
+
+def test_scrubber_shows_its_first_frame_without_script():
+    frames = [scene_frame(0.5, x) for x in (0.3, 0.5, 0.7)]
+
+    def draw(fig, frame):
+        fig.add_subplot().imshow(to_hwc(frame["image"]))
+
+    html = scrubber(draw, frames, alt="three birds", figsize=(3.0, 2.5))
+    # the picture is the first frame itself: an untrusted notebook strips the script
+    no_script = re.sub(r"<script>.*</script>", "", html, flags=re.S)
+    img = re.search(
+        r'<img class="explorer-frame" src="(data:image/png;base64,[^"]+)"', html
+    )
+    assert img and img.group(1) in no_script
+    assert NOTE in no_script
+    # drawn for the column: 300 x 250 CSS px, with PIXEL_RATIO times the pixels
+    assert 'width="300" height="250"' in html
+    assert _png_size(img.group(1)) == (300 * PIXEL_RATIO, 250 * PIXEL_RATIO)
+    assert "max-width: 100%" in html  # scales down on a phone
+    # deterministic: the same frames give the same HTML (nbval, caches)
+    assert scrubber(draw, frames, alt="three birds", figsize=(3.0, 2.5)) == html
+
+
+def test_scrubber_refuses_illegible_frames():
+    frames = [scene_frame(0.5, x) for x in (0.3, 0.7)]
+
+    def tiny(fig, frame):
+        fig.add_subplot().set_title("tiny", fontsize=MIN_FONT_PT - 1)
+
+    with pytest.raises(ValueError, match="MIN_FONT_PT"):
+        scrubber(tiny, frames, alt="tiny text")
+    with pytest.raises(ValueError, match="COLUMN_WIDTH"):
+        scrubber(lambda fig, f: fig.add_subplot(), frames, alt="wide", figsize=(9, 3))
+
+
+def test_book_style_sizes_figures_for_the_column():
+    assert plt.rcParams["figure.dpi"] == DPI
+    assert plt.rcParams["xtick.labelsize"] >= MIN_FONT_PT
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlabel("x")
+    png, meta = figure_png(fig)
+    from io import BytesIO
+
+    from PIL import Image
+
+    w, h = Image.open(BytesIO(png)).size
+    assert (meta["width"], meta["height"]) == (w // PIXEL_RATIO, h // PIXEL_RATIO)
+    assert 0.8 * 4 * DPI < meta["width"] <= 4 * DPI  # its size, less the tight box's margin
+    ax.set_title("small", fontsize=6)
+    with pytest.raises(ValueError, match="'small' \\(6 pt\\)"):
+        figure_png(fig)
+    plt.close(fig)
+    wide = plt.figure(figsize=(COLUMN_WIDTH + 1, 2))
+    wide.add_subplot()
+    with pytest.raises(ValueError, match="does not fit the book's column"):
+        check_figure(wide)
+    plt.close(wide)
+    assert figure_png(plt.figure()) is None  # nothing drawn, nothing shown
+    plt.close("all")

@@ -3,20 +3,41 @@
 Weight maps use ``cividis``, a colormap designed to read the same for readers with
 colour-vision deficiencies and in greyscale; every heatmap gets a labelled colour bar
 and every image labelled axes.
+
+**Drawn for the book's column.** This module sets, in one place, how every figure of
+every chapter is sized (importing it applies :func:`use_book_style`): a figure inch is
+:data:`DPI` CSS pixels on screen, saved with :data:`PIXEL_RATIO` times as many pixels
+(sharp on high-density screens), at most :data:`COLUMN_WIDTH` inches wide (the text
+column at 1280 px), and no text smaller than :data:`MIN_FONT_PT` points, which is
+``MIN_FONT_PT * DPI / 72`` = 11 px on screen. In a notebook the figures are shown
+through :func:`figure_png`, which refuses a figure that breaks these rules; the book's
+browser test measures the result on every page.
 """
 
 from __future__ import annotations
 
 import io
+import sys
+from typing import Any
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from helpers.scenes import Scenes
 
 __all__ = [
+    "DPI",
+    "PIXEL_RATIO",
+    "COLUMN_WIDTH",
+    "MIN_FONT_PT",
+    "use_book_style",
+    "small_text",
+    "check_figure",
+    "figure_png",
     "CMAP",
     "DIVERGING",
     "to_hwc",
@@ -26,6 +47,96 @@ __all__ = [
     "to_png",
     "overlay_png",
 ]
+
+DPI = 100
+"""CSS pixels per inch of a figure: a figure 6.8 inches wide is shown 680 px wide."""
+
+PIXEL_RATIO = 2
+"""Saved pixels per CSS pixel: PNGs carry twice the pixels they are shown with."""
+
+COLUMN_WIDTH = 6.8
+"""The widest a figure may be, in inches: the book's text column (688 px at 1280 px)."""
+
+MIN_FONT_PT = 8.0
+"""The smallest text a figure may hold, in points: 8 pt is 11 px on screen."""
+
+_STYLE = {
+    "figure.dpi": DPI,
+    "savefig.dpi": "figure",
+    "figure.figsize": (COLUMN_WIDTH, 3.0),
+    "font.size": 9.0,
+    "axes.titlesize": 9.0,
+    "axes.labelsize": 9.0,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
+    "legend.title_fontsize": 9.0,
+    "figure.titlesize": 10.0,
+    "image.cmap": "cividis",
+}
+
+
+def use_book_style() -> None:
+    """Size every figure for the book's column (rcParams) and, inside IPython, show
+    figures through :func:`figure_png`. Applied when this module is imported."""
+    shell = None
+    if "ipykernel" in sys.modules:  # a notebook's kernel (not pytest, not a script)
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is not None:
+        # the inline backend first: activating it later would replace our formatter
+        shell.run_line_magic("matplotlib", "inline")
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+    mpl.rcParams.update(_STYLE)
+
+
+def small_text(fig: Figure) -> list[str]:
+    """The visible texts of ``fig`` smaller than :data:`MIN_FONT_PT`, as "text (size)"."""
+    return [
+        f"{t.get_text()!r} ({t.get_fontsize():g} pt)"
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_FONT_PT
+    ]
+
+
+def check_figure(fig: Figure) -> None:
+    """Raise ``ValueError`` if ``fig`` is wider than the column or holds small text."""
+    width = fig.get_figwidth()
+    if width > COLUMN_WIDTH + 1e-9:
+        raise ValueError(
+            f"a figure {width:g} inches wide does not fit the book's column: draw it at "
+            f"most helpers.viz.COLUMN_WIDTH = {COLUMN_WIDTH} inches wide"
+        )
+    small = small_text(fig)
+    if small:
+        raise ValueError(
+            f"text smaller than helpers.viz.MIN_FONT_PT = {MIN_FONT_PT} pt would be "
+            f"illegible in the book: {', '.join(small[:5])}"
+        )
+
+
+def figure_png(fig: Figure) -> tuple[bytes, dict[str, Any]] | None:
+    """A figure as a PNG for a notebook output: :data:`PIXEL_RATIO` times the pixels,
+    shown at its size in CSS pixels (the ``width``/``height`` metadata).
+
+    Returns ``None`` for a figure with nothing drawn (as IPython does). Raises
+    ``ValueError`` from :func:`check_figure` for a figure the book could not show
+    legibly, so a regression fails the notebook's tests instead of reaching a reader.
+    """
+    if not fig.axes and not fig.texts and not fig.images:
+        return None
+    check_figure(fig)
+    buffer = io.BytesIO()
+    fig.savefig(
+        buffer, format="png", dpi=DPI * PIXEL_RATIO, bbox_inches="tight", pad_inches=0.05
+    )
+    data = buffer.getvalue()
+    from PIL import Image
+
+    w, h = Image.open(io.BytesIO(data)).size
+    return data, {"width": w // PIXEL_RATIO, "height": h // PIXEL_RATIO}
+
 
 CMAP = "cividis"
 """The course's colormap for weights and attention (colour-blind safe)."""
@@ -216,3 +327,6 @@ def overlay_png(
     colours = colormaps[CMAP](np.clip(weights / max(top, 1e-12), 0.0, 1.0))[..., :3]
     heat = np.repeat(np.repeat(colours, big_h // h, axis=0), big_w // w, axis=1)
     return to_png((1 - alpha) * img + alpha * heat, scale=scale, mask=mask)
+
+
+use_book_style()

@@ -5,8 +5,8 @@ Every explorer is built from three pieces:
 1. a pure *parameters -> data to draw* function (tested without a browser),
 2. thin ipywidgets wiring that calls it on every slider move,
 3. a static counterpart: the same function over a sweep of one parameter, rendered
-   by :func:`scrubber` as a self-contained ``to_jshtml`` animation (frames and
-   JavaScript inline; no kernel, no CDN).
+   by :func:`scrubber` as a self-contained player (frames and JavaScript inline; no
+   kernel, no CDN) whose first frame shows even where its script cannot run.
 
 :class:`Explorer` carries 2 and 3 in one output. Its display bundle holds the widget
 view *and* the static HTML: JupyterLab shows the live widget, and the book (whose
@@ -15,22 +15,30 @@ myst-nb configuration drops the widget-view type) shows the scrubber.
 
 from __future__ import annotations
 
-import re
+import base64
+import hashlib
+import io
+import json
 from collections.abc import Callable, Sequence
 from html import escape
-from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Any
 
 import numpy as np
-from matplotlib.animation import HTMLWriter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from helpers.scenes import render_scene
-from helpers.viz import outline, to_hwc, to_png
+from helpers.viz import (
+    COLUMN_WIDTH,
+    DPI,
+    PIXEL_RATIO,
+    check_figure,
+    outline,
+    to_hwc,
+    to_png,
+)
 
-__all__ = ["Explorer", "scrubber", "scene_frame", "scene_explorer"]
+__all__ = ["Explorer", "NOTE", "scrubber", "scene_frame", "scene_explorer"]
 
 
 class Explorer:
@@ -59,32 +67,69 @@ class Explorer:
         return f"Explorer({self.name!r})"
 
 
-# matplotlib's player loads Font Awesome from a CDN for its button icons; the book
-# must work offline, so the link goes and the icons become plain characters.
-_ICONS = {  # characters that common fonts (DejaVu, system UI fonts) all draw
-    "fa fa-minus": "&minus;",
-    "fa fa-fast-backward": "&#x21E4;",
-    "fa fa-step-backward": "&larr;",
-    "fa fa-play fa-flip-horizontal": "&#x25C0;",
-    "fa fa-pause": "&#x2016;",
-    "fa fa-play": "&#x25B6;",
-    "fa fa-step-forward": "&rarr;",
-    "fa fa-fast-forward": "&#x21E5;",
-    "fa fa-plus": "+",
-}
+_PLAYER = """\
+<div class="explorer-static" id="{uid}" style="max-width: 100%; width: {width}px">
+<img class="explorer-frame" src="{first}" alt="{alt}" width="{width}" height="{height}"
+ style="display: block; width: 100%; max-width: {width}px; height: auto">
+<div class="explorer-controls" hidden
+ style="display: flex; align-items: center; gap: 0.4em; margin-top: 0.3em">
+<button type="button" data-step="-1" aria-label="previous frame">&larr;</button>
+<button type="button" data-play aria-label="play">&#x25B6;</button>
+<button type="button" data-step="1" aria-label="next frame">&rarr;</button>
+<input type="range" min="0" max="{last}" value="0" step="1" aria-label="frame"
+ style="flex: 1 1 auto; min-width: 0">
+<output aria-live="polite">1 / {count}</output>
+</div>
+<p class="explorer-note" style="font-size: 0.9em; margin: 0.3em 0">{note}</p>
+<script>
+(function () {{
+  const root = document.getElementById("{uid}");
+  if (!root || root.dataset.ready) return;
+  root.dataset.ready = "1";
+  const img = root.querySelector("img"), slider = root.querySelector("input");
+  const count = root.querySelector("output"), play = root.querySelector("[data-play]");
+  const frames = [img.src].concat({rest});
+  let timer = null;
+  function show(i) {{
+    i = (i + frames.length) % frames.length;
+    img.src = frames[i]; slider.value = i; count.value = (i + 1) + " / " + frames.length;
+  }}
+  function stop() {{
+    clearInterval(timer); timer = null;
+    play.innerHTML = "&#x25B6;"; play.setAttribute("aria-label", "play");
+  }}
+  slider.addEventListener("input", () => {{ stop(); show(Number(slider.value)); }});
+  root.querySelectorAll("[data-step]").forEach((b) => b.addEventListener("click",
+    () => {{ stop(); show(Number(slider.value) + Number(b.dataset.step)); }}));
+  play.addEventListener("click", () => {{
+    if (timer) return stop();
+    play.innerHTML = "&#x2016;"; play.setAttribute("aria-label", "pause");
+    timer = setInterval(() => show(Number(slider.value) + 1), {interval});
+  }});
+  root.querySelector(".explorer-controls").hidden = false;
+  root.querySelector(".explorer-note").remove();
+}})();
+</script>
+</div>"""
+
+NOTE = "This picture is the explorer at its first frame: run the cell to make it live."
+"""What an explorer shows where its player cannot run (an untrusted notebook in
+JupyterLab strips scripts): its first frame stays visible, with this line."""
 
 
-def _offline(html: str, alt: str) -> str:
-    """Make matplotlib's jshtml player self-contained and accessible."""
-    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*">', "", html)
-    for cls, char in _ICONS.items():
-        html = html.replace(
-            f'<i class="{cls}"></i>', f'<span aria-hidden="true">{char}</span>'
-        )
-    html = re.sub(r'<img id="(_anim_img\w+)">', rf'<img id="\1" alt="{escape(alt)}">', html)
-    return re.sub(
-        r'(<input id="_anim_slider\w+" type="range")', r'\1 aria-label="frame"', html
-    )
+def _frame_png(fig: Figure) -> bytes:
+    """One frame as a small PNG: :data:`~helpers.viz.PIXEL_RATIO` times the pixels,
+    reduced to a 256-colour palette (a third of the bytes; flat plot colours survive
+    it unchanged, and scenes are drawn from few colours)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI * PIXEL_RATIO)
+    rgb = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    small = rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    small.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def scrubber(
@@ -92,40 +137,58 @@ def scrubber(
     frames: Sequence[dict[str, Any]],
     *,
     alt: str,
-    figsize: tuple[float, float] = (3.6, 3.6),
-    dpi: int = 72,
-    interval_ms: int = 300,
+    figsize: tuple[float, float] = (COLUMN_WIDTH, 2.8),
+    interval_ms: int = 400,
 ) -> str:
-    """A self-contained HTML scrubber (play, pause, a slider) over precomputed frames.
+    """A self-contained HTML scrubber (previous, play, next, a slider) over frames.
+
+    The first frame is the picture itself (an ``<img>`` with its PNG inline), so it
+    shows wherever the player's script cannot run, with the line :data:`NOTE`; the
+    script adds the controls and removes the line. The picture scales down with
+    the column (phones); it is drawn for the column (see :mod:`helpers.viz`).
 
     Args:
         draw: ``draw(fig, frame)`` draws one frame on an emptied figure.
         frames: the data of each frame, e.g. from a "parameters -> data" function.
-        figsize, dpi: keep them small: every frame is embedded as a PNG.
-        interval_ms: time between frames when playing.
         alt: alternative text of the animation, for readers who cannot see it.
+        figsize: (width, height) in inches; at most
+            :data:`~helpers.viz.COLUMN_WIDTH` wide (each frame is embedded as a PNG:
+            keep them few and small).
+        interval_ms: time between frames when playing.
 
     Returns:
         HTML with the frames and the player's JavaScript inline (no network).
+
+    Raises:
+        ValueError: no alt text, fewer than 2 frames, a figure wider than the column
+            or text smaller than :data:`~helpers.viz.MIN_FONT_PT` in a frame.
     """
     if not isinstance(alt, str) or not alt.strip():
         raise ValueError("alt must describe the animation for readers who cannot see it")
     if len(frames) < 2:
         raise ValueError(f"a scrubber needs at least 2 frames, got {len(frames)}")
-    # matplotlib's HTMLWriter driven directly: each frame is drawn once, as it is saved
-    # (FuncAnimation.to_jshtml draws every frame three times).
-    fig = Figure(figsize=figsize, dpi=dpi)
+    fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
-    writer = HTMLWriter(fps=1000 / interval_ms, embed_frames=True, default_mode="once")
-    with TemporaryDirectory() as tmp:
-        path = Path(tmp, "scrubber.html")
-        with writer.saving(fig, path, dpi):
-            for frame in frames:
-                fig.clear()
-                draw(fig, frame)
-                writer.grab_frame()
-        html = path.read_text()
-    return _offline(html, alt)
+    uris = []
+    for frame in frames:
+        fig.clear()
+        draw(fig, frame)
+        check_figure(fig)
+        uris.append("data:image/png;base64," + base64.b64encode(_frame_png(fig)).decode())
+    width, height = (round(v * DPI) for v in figsize)
+    uid = "explorer-" + hashlib.sha1((alt + "".join(uris)).encode()).hexdigest()[:12]
+    return _PLAYER.format(
+        uid=uid,
+        first=uris[0],
+        rest=json.dumps(uris[1:]),
+        alt=escape(alt),
+        width=width,
+        height=height,
+        last=len(uris) - 1,
+        count=len(uris),
+        interval=int(interval_ms),
+        note=escape(NOTE),
+    )
 
 
 # ----------------------------------------------------------------------------------
@@ -204,4 +267,6 @@ def scene_explorer(*, seed: int = 0, frames: int = 12) -> Explorer:
         "A bird crossing a cluttered sky from left to right, its mask outlined in "
         "magenta; the slider steps through its positions."
     )
-    return Explorer(live, scrubber(_draw_scene, sweep, alt=alt), "scene explorer")
+    return Explorer(
+        live, scrubber(_draw_scene, sweep, alt=alt, figsize=(3.6, 3.6)), "scene explorer"
+    )
