@@ -1,6 +1,9 @@
 """Two fixes to every page's HTML that the book's browser test asks for.
 
-**Scripts**: keep each page's scripts to what the book uses, each once. Jupyter Book 1
+**Scripts**: keep each page's scripts to what the book uses, each once. MathJax
+(about 1 MB of JavaScript) loads only on pages with math; the saved ipywidgets state
+of a notebook (chapter 4: 225 KB) is dropped, since the book shows every explorer as
+its static player and loads no widget JavaScript to use that state. Jupyter Book 1
 always loads sphinx-thebe (live code through a Binder kernel), and its setup runs once
 per read of the sources, so its inline configuration ``const THEBE_JS_URL = ...`` lands
 on every page twice: a JavaScript error ("has already been declared") on every page.
@@ -30,6 +33,17 @@ def _is_thebe(script) -> bool:
     return "sphinx-thebe" in (getattr(script, "filename", "") or "") or "THEBE_" in body
 
 
+def _is_widget_state(script) -> bool:
+    kind = getattr(script, "attributes", {}).get("type", "")
+    return kind == "application/vnd.jupyter.widget-state+json"
+
+
+def _is_mathjax(script) -> bool:
+    body = getattr(script, "attributes", {}).get("body", "") or ""
+    name = getattr(script, "filename", "") or ""
+    return "mathjax" in name.lower() or "window.MathJax" in body
+
+
 def _clean(app, pagename, templatename, context, doctree) -> None:
     body = context.get("body")
     if isinstance(body, str):
@@ -39,13 +53,16 @@ def _clean(app, pagename, templatename, context, doctree) -> None:
     scripts = context.get("script_files")
     if not scripts:
         return
+    has_math = isinstance(body, str) and 'class="math' in body
     seen, kept = set(), []
     for script in scripts:
         key = (
             getattr(script, "filename", str(script)),
             tuple(sorted(getattr(script, "attributes", {}).items())),
         )
-        if key in seen or _is_thebe(script):
+        if key in seen or _is_thebe(script) or _is_widget_state(script):
+            continue
+        if _is_mathjax(script) and not has_math:
             continue
         seen.add(key)
         kept.append(script)

@@ -22,6 +22,7 @@ import torch
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import POOLS, Backbone, PooledCNN
 from helpers.scenes import Scenes, make_scenes
+from helpers.tables import Table, spread
 from helpers.train import fit
 
 __all__ = [
@@ -35,10 +36,22 @@ __all__ = [
     "position_data",
     "position_experiment",
     "query_masses",
+    "HEADS",
+    "VARIANTS",
+    "over_seeds",
+    "live_table",
+    "seeds_table",
+    "recall_by_position",
 ]
 
 LEFT = (0.0, 1.0, 0.0, 0.5)
+"""Bird centres in the left half of the image, as a ``(top, bottom, left, right)``
+region of :func:`helpers.scenes.make_scenes`: where :func:`position_data` puts the
+training birds and one test set."""
 RIGHT = (0.0, 1.0, 0.5, 1.0)
+"""Bird centres in the right half of the image, a region like :data:`LEFT`: where
+:func:`position_data` puts the birds of the other test set, a half no training bird
+saw."""
 CLUTTER = (2, 6)
 """Distractors per scene in chapter 4, 2 to 6, so that every scene is cluttered."""
 
@@ -220,3 +233,92 @@ def position_experiment(
         "seconds": seconds,
     }
     return heads, result
+
+
+# ----------------------------------------------------------------------------------
+# Reading the results: live runs and the committed seeds (experiments/chapter4.json)
+
+HEADS = {"avg": "average", "mask": "fixed mask", "attention": "attention"}
+"""The heads' names in the results, and how tables and figures title them."""
+
+VARIANTS = {
+    "circular": "circular padding, shared backbone",
+    "zeros": "zero padding, shared backbone",
+    "separate": "circular padding, three separate models",
+}
+"""The experiment's variants in ``experiments/chapter4.json``, and what each means."""
+
+_COLUMNS = {
+    "accuracy": "accuracy",
+    "recall": "recall",
+    "false_alarm": "false alarms",
+    "mass": "mass on bird",
+}
+
+
+def over_seeds(
+    committed: Mapping[str, Any], variant: str, half: str, head: str, key: str
+) -> list[float]:
+    """One number of the committed results, for every seed (in ``committed["seeds"]``).
+
+    E.g. ``over_seeds(load("chapter4"), "circular", "right", "mask", "accuracy")``.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
+    if half not in ("left", "right"):
+        raise ValueError(f"half must be 'left' or 'right', got {half!r}")
+    return [committed[variant][str(s)][half][head][key] for s in committed["seeds"]]
+
+
+def live_table(result: Mapping[str, Mapping[str, float]], caption: str) -> Table:
+    """A :func:`measure` result as a table: one row per head, with the flat baseline."""
+    rows = [
+        [HEADS.get(name, name)]
+        + [f"{r[k]:.3f}" for k in ("accuracy", "recall", "false_alarm")]
+        + [f"{r['mass']:.2f}", f"{r['flat']:.2f}"]
+        for name, r in result.items()
+    ]
+    return Table(["head", *_COLUMNS.values(), "flat"], rows, caption=caption)
+
+
+def seeds_table(committed: Mapping[str, Any], variant: str, half: str) -> Table:
+    """The committed seeds of one variant and half: mean (range) of each number."""
+    rows = [
+        [HEADS[head]]
+        + [spread(over_seeds(committed, variant, half, head, k)) for k in _COLUMNS]
+        for head in HEADS
+    ]
+    seeds = ", ".join(map(str, committed["seeds"]))
+    caption = f"{VARIANTS[variant]}, {half} half: mean (range) over seeds {seeds}"
+    return Table(["head", *_COLUMNS.values()], rows, caption=caption)
+
+
+@torch.no_grad()
+def recall_by_position(
+    models: Mapping[str, PooledCNN], scenes: Scenes, bins: int = 8
+) -> dict[str, Any]:
+    """How often each head finds the bird, by where the bird is across the image.
+
+    The bird scenes are binned by the bird's horizontal centre (``bins`` equal bins
+    over [0, 1]); for each head, the share of each bin's birds it calls a bird.
+
+    Returns:
+        ``{"edges": (bins + 1,), "counts": (bins,), "recall": {name: (bins,)}}``,
+        NaN where a bin holds no bird.
+    """
+    if not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    bird = scenes.labels == 1
+    if not bird.any():
+        raise ValueError("recall_by_position needs scenes holding birds")
+    x = scenes.centers[bird, 1]
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(x, edges) - 1, 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    found = outputs(models, torch.from_numpy(scenes.images[bird]))
+    recall = {}
+    for name, (logits, _) in found.items():
+        hits = np.bincount(which, weights=(logits > 0).astype(float), minlength=bins)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recall[name] = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+    return {"edges": edges, "counts": counts, "recall": recall}

@@ -30,6 +30,8 @@ from helpers.attention import scaled_dot_product_attention
 __all__ = ["POOLS", "Backbone", "PooledCNN"]
 
 POOLS = ("avg", "mask", "attention")
+"""The three pooling heads a :class:`PooledCNN` can have: average pooling, a fixed
+learned spatial mask, and attention pooling (chapter 4 compares them)."""
 
 
 class Backbone(nn.Module):

@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 CHANNELS = ("red", "green", "blue")
+"""Names of the image's colour channels, by index: the nudge explorer's channel menu
+and the weight labels of its plots use them."""
 _LAYOUT = {"left": 0.07, "right": 0.98, "bottom": 0.17, "top": 0.9, "wspace": 0.8}
 
 
