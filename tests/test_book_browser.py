@@ -10,6 +10,16 @@ and axe-core (from npm, injected from node_modules) finds no serious or critical
 accessibility violation in the page's content (the article; the theme's navigation is
 not ours). A screenshot of every page goes to _build/screenshots.
 Internal links are checked on the HTML files: every target page and anchor exists.
+
+Reading quality (COURSE.md §6), measured on every page at 1280 px and at 390 px (a
+phone): no page scrolls sideways; at 1280 px no code, output, table or explorer scrolls
+sideways inside its box; text in every figure and explorer frame is at least
+:data:`MIN_TEXT_PX` on screen at 1280 px, computed from what ``helpers.viz`` sets (no
+text under ``MIN_FONT_PT`` points, ``PIXEL_RATIO`` saved pixels per CSS pixel, ``DPI``)
+and the scale the browser draws the image at; every figure carries at least 1.5 times
+the pixels it is shown with; the footer's links stay on screen; a notebook page weighs
+under :data:`PAGE_BYTES` (HTML and images), with no saved widget state, and MathJax
+loads only where there is math.
 """
 
 from __future__ import annotations
@@ -24,12 +34,18 @@ from urllib.parse import unquote, urldefrag, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
+from helpers.viz import DPI, MIN_FONT_PT, PIXEL_RATIO
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "_build" / "screenshots"
 SKIP = {"genindex.html", "search.html", "py-modindex.html"}  # Sphinx's generated tools
+WIDTHS = (1280, 390)  # a laptop and a phone
+MIN_TEXT_PX = 10.0  # the smallest text a reader should have to read, in CSS pixels
+SHARPNESS = 1.5  # saved pixels per displayed pixel, at least (high-density screens)
+PAGE_BYTES = 2_000_000  # a notebook page: its HTML plus its images
 
 
 def _pages() -> list[str]:
@@ -109,11 +125,16 @@ def test_page_in_the_browser(server, browser, page_path):
             timeout=15000,
         )
 
-    players = page.locator("div.animation")
+    players = page.locator("div.explorer-static")
+    assert not page.locator("div.animation").count(), "an old matplotlib jshtml player"
     for i in range(players.count()):
         player = players.nth(i)
         frame = player.locator("img").first
         before = frame.get_attribute("src")
+        assert player.locator(".explorer-controls").is_visible(), (
+            f"explorer {i}: no controls"
+        )
+        assert not player.locator(".explorer-note").count(), f"explorer {i}: note left"
         player.locator("input[type=range]").first.evaluate(
             "(el) => { el.value = Math.min(2, el.max);"
             " el.dispatchEvent(new Event('input')); }"
@@ -195,3 +216,107 @@ def test_no_page_links_outside_the_book_for_its_scripts():
         ):
             outside.append(f"{rel}: {url}")
     assert not outside, "\n".join(outside)
+
+
+# ---------------------------------------------------------------------------------
+# Reading quality: overflow, legible figures, phones, page weight (COURSE.md §6)
+
+_MEASURE = """() => {
+  const W = window.innerWidth;
+  const name = (e) => e.tagName.toLowerCase()
+      + (e.className && e.className.baseVal === undefined
+        ? '.' + String(e.className).trim().split(/\\s+/).slice(0, 2).join('.') : '')
+      + ' "' + (e.innerText || e.alt || '').trim().slice(0, 40).replace(/\\s+/g, ' ') + '"';
+  const visible = (e) => {
+      const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+      return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'
+          && s.display !== 'none'; };
+  const boxes = [...document.querySelectorAll(
+      'article pre, article div.highlight, article div.cell_output, article table, ' +
+      'article div.explorer-static, article .output')];
+  return {
+    page: document.documentElement.scrollWidth - W,
+    scrolling: boxes.filter((e) => e.scrollWidth > e.clientWidth + 1)
+        .map((e) => name(e) + ' ' + e.scrollWidth + ' > ' + e.clientWidth),
+    beyond: [...document.querySelectorAll('article *, footer .prev-next-area a')]
+        .filter((e) => visible(e) && e.getBoundingClientRect().right > W + 1
+            && !e.closest('pre, div.highlight, table, .output, .cell_output'))
+        .slice(0, 5)
+        .map((e) => name(e) + ' right=' + Math.round(e.getBoundingClientRect().right)),
+    footer: [...document.querySelectorAll('footer .prev-next-area a, .prev-next-area a')]
+        .filter(visible).filter((e) => { const r = e.getBoundingClientRect();
+            return r.left < -1 || r.right > W + 1; }).map(name),
+    images: [...document.querySelectorAll(
+        'article div.cell_output img, article div.explorer-static img')]
+        .filter(visible).map((i) => ({what: name(i), natural: i.naturalWidth,
+            shown: i.getBoundingClientRect().width})),
+  };
+}"""
+
+
+def _reading(page) -> dict:
+    page.evaluate("document.fonts.ready")
+    return page.evaluate(_MEASURE)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page_path", _pages())
+def test_page_reads_well(server, browser, page_path, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{server}/{page_path}", wait_until="networkidle")
+    got = _reading(page)
+    if width != 1280:
+        page.screenshot(
+            path=str(SHOTS / (page_path.replace("/", "_") + f"_{width}.png")),
+            full_page=True,
+        )
+    page.close()
+    problems = []
+    if got["page"] > 0:
+        problems.append(f"the page scrolls sideways by {got['page']} px: {got['beyond']}")
+    if got["footer"]:
+        problems.append(f"footer links off screen: {got['footer']}")
+    if width == 1280 and got["scrolling"]:
+        problems.append(
+            f"{len(got['scrolling'])} blocks scroll sideways: {got['scrolling']}"
+        )
+    for img in got["images"]:
+        if not img["natural"]:
+            problems.append(f"{img['what']}: no picture")
+            continue
+        scale = img["shown"] / img["natural"]  # displayed CSS px per saved pixel
+        text_px = MIN_FONT_PT * DPI / 72 * PIXEL_RATIO * scale
+        if width == 1280 and text_px < MIN_TEXT_PX:
+            problems.append(
+                f"{img['what']}: its smallest text is {text_px:.1f} px on screen "
+                f"(shown at {img['shown']:.0f} px of {img['natural']} px)"
+            )
+        if img["natural"] < SHARPNESS * img["shown"] - 1:
+            problems.append(
+                f"{img['what']}: {img['natural']} px shown {img['shown']:.0f} px wide "
+                f"(not sharp on a high-density screen)"
+            )
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("page_path", [p for p in _pages() if p.startswith("notebooks/")])
+def test_notebook_page_weight(page_path):
+    source = HTML / page_path
+    text = source.read_text(encoding="utf-8")
+    soup = BeautifulSoup(text, "html.parser")
+    images = {
+        (source.parent / unquote(img["src"])).resolve()
+        for img in soup.find_all("img", src=True)
+        if not img["src"].startswith("data:")
+    }
+    total = len(text.encode()) + sum(p.stat().st_size for p in images if p.exists())
+    assert total < PAGE_BYTES, f"{page_path}: {total / 1e6:.2f} MB of HTML and images"
+    assert "application/vnd.jupyter.widget-state+json" not in text, "unused widget state"
+
+
+def test_mathjax_only_where_there_is_math():
+    for rel in _pages():
+        text = (HTML / rel).read_text(encoding="utf-8")
+        loads = "mathjax/tex-mml-chtml.js" in text
+        has_math = 'class="math' in text
+        assert loads == has_math, f"{rel}: MathJax {'loaded' if loads else 'missing'}"

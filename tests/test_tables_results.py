@@ -88,7 +88,8 @@ def test_recall_by_position_bins_the_birds():
     scenes = make_scenes(60, distractors=1, seed=5)
     heads = three_heads()
     got = recall_by_position(heads, scenes, bins=4)
-    assert got["edges"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    x = scenes.centers[scenes.labels == 1, 1]
+    assert np.allclose(got["edges"], np.linspace(x.min(), x.max(), 5))
     assert got["counts"].sum() == scenes.labels.sum()
     for r in got["recall"].values():
         ok = ~np.isnan(r)

@@ -300,7 +300,8 @@ def recall_by_position(
     """How often each head finds the bird, by where the bird is across the image.
 
     The bird scenes are binned by the bird's horizontal centre (``bins`` equal bins
-    over [0, 1]); for each head, the share of each bin's birds it calls a bird.
+    from the leftmost to the rightmost centre: a bird never sits at the very edge);
+    for each head, the share of each bin's birds it calls a bird.
 
     Returns:
         ``{"edges": (bins + 1,), "counts": (bins,), "recall": {name: (bins,)}}``,
@@ -312,7 +313,7 @@ def recall_by_position(
     if not bird.any():
         raise ValueError("recall_by_position needs scenes holding birds")
     x = scenes.centers[bird, 1]
-    edges = np.linspace(0.0, 1.0, bins + 1)
+    edges = np.linspace(x.min(), x.max(), bins + 1)
     which = np.clip(np.digitize(x, edges) - 1, 0, bins - 1)
     counts = np.bincount(which, minlength=bins)
     found = outputs(models, torch.from_numpy(scenes.images[bird]))

@@ -17,25 +17,29 @@ from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers.logistic import Run
-from helpers.viz import DIVERGING, to_png
+from helpers.viz import COLUMN_WIDTH, DIVERGING, DPI, PIXEL_RATIO
 from helpers.widgets import Explorer, scrubber
 
 __all__ = [
     "CHANNELS",
     "weight_map",
     "nudge_frame",
+    "nudge_limits",
     "draw_nudge",
     "nudge_explorer",
     "sgd_frame",
     "draw_sgd",
     "sgd_explorer",
     "map_png",
+    "colorbar_png",
     "NudgeView",
     "SGDView",
 ]
@@ -43,7 +47,8 @@ __all__ = [
 CHANNELS = ("red", "green", "blue")
 """Names of the image's colour channels, by index: the nudge explorer's channel menu
 and the weight labels of its plots use them."""
-_LAYOUT = {"left": 0.07, "right": 0.98, "bottom": 0.17, "top": 0.9, "wspace": 0.8}
+FIGSIZE = (COLUMN_WIDTH, 2.2)
+"""The static frames' size in inches: the book's column wide, low (page weight)."""
 
 
 def _side(d: int) -> int:
@@ -142,34 +147,83 @@ def nudge_frame(
     }
 
 
+def _panels(fig: Figure) -> tuple[Axes, Axes, Axes]:
+    """A square weight map, its colour bar and a plot to their right, laid out in
+    inches (legible at any figure size): (map, plot, colour bar)."""
+    width, height = fig.get_size_inches()
+    top, bottom = 0.3, 0.45  # room for a title; for tick labels and an x label
+    side = height - top - bottom
+    x = [0.5, 0.5 + side + 0.08]  # the map (y label and ticks to its left), the bar
+    plot_left = x[1] + 0.12 + 1.2  # the bar, its tick labels and label, the plot's
+    inch = np.array([width, height, width, height])
+    weights = fig.add_axes(np.array([x[0], bottom, side, side]) / inch)
+    plot = fig.add_axes(
+        np.array([plot_left, bottom, width - plot_left - 0.1, side]) / inch
+    )
+    bar = fig.add_axes(np.array([x[1], bottom, 0.12, side]) / inch)
+    return weights, plot, bar
+
+
+def nudge_limits(frame: dict[str, Any]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The loss plot's (x limits, y limits) for a :func:`nudge_frame`.
+
+    They depend on the chosen weight's loss curve only, not on the nudge, so the axes
+    stay still while the weight moves; above the curve there is room for a legend."""
+    xs, ys = frame["weights"], frame["curve"]
+    low, high = float(ys.min()), float(ys.max())
+    pad = (high - low) or 1e-3
+    margin = 0.03 * (xs[-1] - xs[0])  # the point stays whole at the ends
+    x_limits = (float(xs[0] - margin), float(xs[-1] + margin))
+    return x_limits, (low - 0.08 * pad, high + 0.12 * pad)
+
+
+def _tangent(frame: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The tangent at the nudged value: a segment half the curve's span long."""
+    x0, l0, g = frame["weight"], frame["loss"], frame["grad"]
+    half = (frame["weights"][-1] - frame["weights"][0]) / 4
+    xs = np.array([x0 - half, x0 + half])
+    return xs, l0 + g * (xs - x0)
+
+
+def _weight_label(params: dict[str, Any]) -> str:
+    channel, row, col = CHANNELS[params["channel"]], params["row"], params["col"]
+    return f"{channel} weight at row {row}, col {col}"
+
+
 def draw_nudge(fig: Figure, frame: dict[str, Any], vmax: float | None = None) -> None:
     """Draw a :func:`nudge_frame`: the weight map and the loss along one weight.
 
-    The nudged pixel is boxed; the tangent's slope is the gradient.
+    The nudged pixel is boxed in black on the map (which sums the pixel's three
+    colour weights); the tangent's slope is the gradient. The loss axes have the
+    fixed limits of :func:`nudge_limits`.
     """
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+    left, right, bar = _panels(fig)
     vmax = vmax or float(np.abs(frame["map"]).max())
-    im = left.imshow(frame["map"], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
+    im = left.imshow(
+        frame["map"], cmap=DIVERGING, vmin=-vmax, vmax=vmax, interpolation="nearest"
+    )
     p = frame["params"]
     left.add_patch(
         Rectangle((p["col"] - 0.5, p["row"] - 0.5), 1, 1, fill=False, ec="k", lw=1.5)
     )
     left.set_xlabel("x (pixels)")
     left.set_ylabel("y (pixels)")
-    left.set_title(f"weight map ({CHANNELS[p['channel']]} at the box)", fontsize=8)
-    fig.colorbar(im, ax=left, fraction=0.046, pad=0.04).set_label("weight (R+G+B)")
+    left.set_title("weight map, nudged pixel boxed")
+    fig.colorbar(im, cax=bar).set_label("weight (R+G+B)")
     right.plot(frame["weights"], frame["curve"], color="0.3", label="loss")
-    x0, l0, g = frame["weight"], frame["loss"], frame["grad"]
-    half = (frame["weights"][-1] - frame["weights"][0]) / 4
-    xs = np.array([x0 - half, x0 + half])
-    right.plot(xs, l0 + g * (xs - x0), color="#e66101", lw=2, label="slope = dL/dw")
-    right.plot([x0], [l0], "o", color="#5e3c99")
+    xs, ys = _tangent(frame)
+    right.plot(xs, ys, color="#e66101", lw=2, label="slope = dL/dw")
+    right.plot([frame["weight"]], [frame["loss"]], "o", color="#5e3c99")
     right.axvline(frame["trained"], color="0.6", ls=":", lw=1, label="trained value")
-    right.set_xlabel("this weight's value")
+    (x_limits, y_limits) = nudge_limits(frame)
+    right.set_xlim(*x_limits)
+    right.set_ylim(*y_limits)
+    right.ticklabel_format(axis="y", useOffset=False)
+    right.set_xlabel(_weight_label(p) + " (boxed)")
     right.set_ylabel("training loss")
-    right.set_title(f"loss {l0:.4f}, dL/dw = {g:+.4f}", fontsize=8)
-    right.legend(fontsize=7, loc="upper center")
-    fig.subplots_adjust(**_LAYOUT)
+    slope = f"{frame['grad']:+.4f}".replace("-", "\u2212")  # a minus, as on the axes
+    right.set_title(f"loss {frame['loss']:.4f}, dL/dw = {slope}")
+    right.legend(loc="upper center")
 
 
 # ----------------------------------------------------------------------------------
@@ -179,26 +233,68 @@ def draw_nudge(fig: Figure, frame: dict[str, Any], vmax: float | None = None) ->
 
 
 def map_png(
-    weights: np.ndarray, vmax: float, *, box: tuple[int, int] | None = None
+    weights: np.ndarray, vmax: float, *, box: tuple[int, int] | None = None, scale: int = 8
 ) -> bytes:
     """A signed weight map (H, W) as a PNG in :data:`~helpers.viz.DIVERGING` colours,
-    limits -vmax..vmax, the pixel ``box`` = (row, col) outlined; a few milliseconds."""
-    rgb = colormaps[DIVERGING](Normalize(-vmax, vmax)(np.asarray(weights)))[..., :3]
-    mask = None
-    if box is not None:
-        mask = np.zeros(np.shape(weights), bool)
-        mask[box] = True
-    return to_png(rgb.transpose(2, 0, 1), scale=8, mask=mask)
+    limits -vmax..vmax (clipped beyond), each weight ``scale`` pixels wide, the pixel
+    ``box`` = (row, col) framed in black as in :func:`draw_nudge`; a few milliseconds.
+    """
+    from PIL import Image
+
+    rgb = colormaps[DIVERGING](Normalize(-vmax, vmax, clip=True)(np.asarray(weights)))
+    big = np.repeat(np.repeat(rgb[..., :3], scale, axis=0), scale, axis=1)
+    if box is not None:  # a 2-pixel black frame just outside the boxed weight
+        top, left = box[0] * scale, box[1] * scale
+        rows = slice(max(top - 2, 0), top + scale + 2)
+        cols = slice(max(left - 2, 0), left + scale + 2)
+        inner = big[top : top + scale, left : left + scale].copy()
+        big[rows, cols] = 0.0
+        big[top : top + scale, left : left + scale] = inner
+    buffer = io.BytesIO()
+    Image.fromarray((big * 255).round().astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def colorbar_png(
+    cmap: str,
+    vmin: float,
+    vmax: float,
+    label: str,
+    *,
+    height: int = 192,
+    extend: str = "neither",
+) -> bytes:
+    """A vertical colour bar with ticks and ``label``, as a PNG for a live view.
+
+    It is ``height`` CSS pixels tall (the picture it stands beside) and 90 wide, at
+    :data:`~helpers.viz.PIXEL_RATIO` times the pixels; the bar spans the picture's
+    height. Drawn once: the live views keep one fixed colour scale. ``extend="max"``
+    ends the bar in a triangle: weights above ``vmax`` are clipped to its colour.
+    """
+    fig = Figure(figsize=(0.9, height / DPI), dpi=DPI)
+    FigureCanvasAgg(fig)
+    tip = 0.1 if extend != "neither" else 0.0  # the triangle goes inside the picture
+    bar = fig.add_axes((0.06, 0.02 + tip, 0.15, 0.96 - 2 * tip))
+    fig.colorbar(ScalarMappable(Normalize(vmin, vmax), cmap), cax=bar, extend=extend)
+    bar.set_ylabel(label)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI * PIXEL_RATIO)
+    return buffer.getvalue()
 
 
 class _BlitPlot:
-    """One matplotlib axes whose animated artists are drawn over a cached background."""
+    """One matplotlib axes whose animated artists are drawn over a cached background.
 
-    def __init__(self, figsize: tuple[float, float] = (4.2, 2.6), left: float = 0.17):
-        self.fig = Figure(figsize=figsize, dpi=72)
+    Drawn at :data:`~helpers.viz.DPI` (the book's figure scale), margins in inches.
+    """
+
+    def __init__(self, figsize: tuple[float, float] = (4.2, 2.2), left: float = 0.6):
+        self.fig = Figure(figsize=figsize, dpi=DPI)
         self.canvas = FigureCanvasAgg(self.fig)
-        self.ax = self.fig.add_subplot()
-        self.fig.subplots_adjust(left=left, right=0.97, bottom=0.19, top=0.95)
+        width, height = figsize
+        self.ax = self.fig.add_axes(
+            (left / width, 0.45 / height, 1 - (left + 0.1) / width, 1 - 0.55 / height)
+        )
         self.moving: list = []
 
     def freeze(self) -> None:
@@ -222,18 +318,20 @@ class _BlitPlot:
 class NudgeView:
     """The live nudge explorer's pictures: ``show(frame)`` -> (map PNG, plot PNG).
 
-    A new weight redraws the loss curve; a new nudge of the same weight only moves the
-    point and the tangent.
+    A new weight redraws the loss curve and sets the axes' limits
+    (:func:`nudge_limits`); a new nudge of the same weight only moves the point and
+    the tangent, on axes that stay still.
     """
 
     def __init__(self, vmax: float) -> None:
         self.vmax = vmax
-        self.plot = _BlitPlot(left=0.24)  # room for losses with five digits
+        self.plot = _BlitPlot(left=0.75)  # room for losses with four decimals
         self.weight: tuple | None = None
         ax = self.plot.ax
         (self.curve,) = ax.plot([], [], color="0.3")
         self.trained = ax.axvline(0.0, color="0.6", ls=":", lw=1)
         ax.set_ylabel("training loss")
+        ax.ticklabel_format(axis="y", useOffset=False)
         (tangent,) = ax.plot([], [], color="#e66101", lw=2, animated=True)
         (point,) = ax.plot([], [], "o", color="#5e3c99", animated=True)
         self.plot.moving = [tangent, point]
@@ -242,22 +340,18 @@ class NudgeView:
         p = frame["params"]
         which = (p["channel"], p["row"], p["col"])
         if which != self.weight:  # the same artists with new data: no new ticks
-            ax, xs, ys = self.plot.ax, frame["weights"], frame["curve"]
-            self.curve.set_data(xs, ys)
+            ax = self.plot.ax
+            self.curve.set_data(frame["weights"], frame["curve"])
             self.trained.set_xdata([frame["trained"]] * 2)
-            ax.set_xlabel(f"weight ({CHANNELS[which[0]]}, row {which[1]}, col {which[2]})")
-            for limits, values in ((ax.set_xlim, xs), (ax.set_ylim, ys)):
-                low, high = float(values.min()), float(values.max())
-                pad = 0.05 * (high - low) or 1e-3  # matplotlib's default margins
-                limits(low - pad, high + pad)
+            ax.set_xlabel(_weight_label(p) + " (boxed)")
+            x_limits, y_limits = nudge_limits(frame)
+            ax.set_xlim(*x_limits)
+            ax.set_ylim(*y_limits)
             self.plot.freeze()
             self.weight = which
         tangent, point = self.plot.moving
-        x0, l0, g = frame["weight"], frame["loss"], frame["grad"]
-        half = (frame["weights"][-1] - frame["weights"][0]) / 4
-        xs = np.array([x0 - half, x0 + half])
-        tangent.set_data(xs, l0 + g * (xs - x0))
-        point.set_data([x0], [l0])
+        tangent.set_data(*_tangent(frame))
+        point.set_data([frame["weight"]], [frame["loss"]])
         box = (p["row"], p["col"])
         return map_png(frame["map"], self.vmax, box=box), self.plot.png()
 
@@ -288,6 +382,28 @@ class SGDView:
         return map_png(frame["map"], self.vmax), self.plot.png()
 
 
+def _live_layout(controls: list, caption: Any, pictures: list) -> Any:
+    """Controls, a caption line and the pictures in a row, all of fixed widths."""
+    import ipywidgets as wd
+
+    caption.layout = wd.Layout(width="640px")
+    row = wd.HBox(pictures, layout=wd.Layout(align_items="flex-start", gap="8px"))
+    return wd.VBox([*controls, caption, row], layout=wd.Layout(width="700px"))
+
+
+def _weight_bar(vmax: float) -> Any:
+    import ipywidgets as wd
+
+    bar = wd.Image(
+        value=colorbar_png(DIVERGING, -vmax, vmax, "weight (R+G+B)", height=192),
+        format="png",
+        width=90,
+        height=192,
+    )
+    bar.add_class("explorer-colorbar")
+    return bar
+
+
 def nudge_explorer(
     w: np.ndarray,
     b: float,
@@ -297,11 +413,13 @@ def nudge_explorer(
     channel: int = 1,
     row: int = 12,
     col: int = 12,
-    frames: int = 9,
+    frames: int = 7,
 ) -> Explorer:
     """Pick one weight and nudge it; the loss and its gradient follow.
 
-    Static: that weight swept across its range.
+    Live: the weight map (one fixed colour scale, with its colour bar) and the loss
+    along the chosen weight, on axes that stay still while it is nudged. Static: that
+    weight swept across its range.
     """
     import ipywidgets as wd
 
@@ -319,7 +437,7 @@ def nudge_explorer(
     }
     view = NudgeView(vmax)
     weight_picture = wd.Image(format="png", width=192, height=192)
-    plot_picture = wd.Image(format="png")
+    plot_picture = wd.Image(format="png", width=420, height=220)
     caption = wd.Label()
 
     def redraw(_change: object = None) -> None:
@@ -333,13 +451,10 @@ def nudge_explorer(
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
-    live = wd.VBox(
-        [
-            wd.HBox(list(controls.values())[:2]),
-            wd.HBox(list(controls.values())[2:]),
-            caption,
-            wd.HBox([weight_picture, plot_picture]),
-        ]
+    live = _live_layout(
+        [wd.HBox(list(controls.values())[:2]), wd.HBox(list(controls.values())[2:])],
+        caption,
+        [weight_picture, _weight_bar(vmax), plot_picture],
     )
     sweep = [
         nudge_frame(w, b, X, y, channel=channel, row=row, col=col, delta=d)
@@ -352,9 +467,16 @@ def nudge_explorer(
         "sign there."
     )
     static = scrubber(
-        lambda fig, f: draw_nudge(fig, f, vmax=vmax), sweep, alt=alt, figsize=(7.0, 2.8)
+        lambda fig, f: draw_nudge(fig, f, vmax=vmax), sweep, alt=alt, figsize=FIGSIZE
     )
     return Explorer(live, static, "nudge explorer")
+
+
+def _spread(items: list, n: int) -> list:
+    """``n`` of ``items`` spread evenly from the first to the last (all if fewer)."""
+    if n >= len(items):
+        return list(items)
+    return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
 
 
 def sgd_frame(run: Run, step: int) -> dict[str, Any]:
@@ -376,16 +498,20 @@ def sgd_frame(run: Run, step: int) -> dict[str, Any]:
 
 def draw_sgd(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
     """The weight map after ``frame['step']`` steps beside the loss curve so far."""
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
-    im = left.imshow(frame["map"], cmap=DIVERGING, vmin=-vmax, vmax=vmax)
+    left, right, bar = _panels(fig)
+    im = left.imshow(
+        frame["map"], cmap=DIVERGING, vmin=-vmax, vmax=vmax, interpolation="nearest"
+    )
     left.set_xlabel("x (pixels)")
     left.set_ylabel("y (pixels)")
-    left.set_title(f"weights after {frame['step']} steps", fontsize=8)
-    fig.colorbar(im, ax=left, fraction=0.046, pad=0.04).set_label("weight (R+G+B)")
+    left.set_title(f"weights after {frame['step']} steps")
+    fig.colorbar(im, cax=bar).set_label("weight (R+G+B)")
     losses, step = frame["losses"], frame["step"]
     smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")  # mean of 20 steps
     steps = np.arange(1, len(losses) + 1)
-    right.plot(steps, losses, color="0.85", lw=0.6, label="one minibatch")
+    right.plot(  # not antialiased: the noisy line's grey shades cost many bytes
+        steps, losses, color="0.8", lw=0.6, antialiased=False, label="one minibatch"
+    )
     right.plot(steps[19:], smooth, color="0.55", lw=1)
     right.plot(
         steps[19:step],
@@ -395,19 +521,21 @@ def draw_sgd(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
         label="mean of 20 steps",
     )
     right.axvline(max(step, 1), color="#e66101", lw=1)
+    right.set_xlim(0, len(losses) + 1)
     right.set_xlabel("SGD step")
     right.set_ylabel("training loss")
     loss = frame["loss"]
     title = f"step {step}: loss {loss:.3f}" if np.isfinite(loss) else "before training"
-    right.set_title(title, fontsize=8)
-    right.legend(fontsize=7, loc="upper right")
-    fig.subplots_adjust(**_LAYOUT)
+    right.set_title(title)
+    right.legend(loc="upper right")
 
 
-def sgd_explorer(run: Run) -> Explorer:
+def sgd_explorer(run: Run, *, frames: int = 6) -> Explorer:
     """Scrub through SGD steps: the weight map forms.
 
-    Live: a slider over the snapshots; static: the same snapshots as a scrubber.
+    Live: a slider over the snapshots, the map on one fixed colour scale with its
+    colour bar; static: a scrubber over ``frames`` of them, spread from the first to
+    the last (all of them if there are fewer).
     """
     import ipywidgets as wd
 
@@ -416,7 +544,7 @@ def sgd_explorer(run: Run) -> Explorer:
     slider = wd.SelectionSlider(options=steps, value=steps[-1], description="step")
     view = SGDView(run.losses, vmax)
     weight_picture = wd.Image(format="png", width=192, height=192)
-    plot_picture = wd.Image(format="png")
+    plot_picture = wd.Image(format="png", width=420, height=220)
     caption = wd.Label()
 
     def redraw(_change: object = None) -> None:
@@ -433,9 +561,11 @@ def sgd_explorer(run: Run) -> Explorer:
     )
     static = scrubber(
         lambda fig, f: draw_sgd(fig, f, vmax),
-        [sgd_frame(run, s) for s in steps],
+        [sgd_frame(run, s) for s in _spread(steps, frames)],
         alt=alt,
-        figsize=(7.0, 2.8),
+        figsize=FIGSIZE,
     )
-    live = wd.VBox([slider, caption, wd.HBox([weight_picture, plot_picture])])
+    live = _live_layout(
+        [slider], caption, [weight_picture, _weight_bar(vmax), plot_picture]
+    )
     return Explorer(live, static, "SGD explorer")

@@ -215,8 +215,9 @@ def show_scenes(
     n = min(n, len(scenes))
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
+    side = min(1.2, COLUMN_WIDTH / ncols)  # inches per scene: the grid fits the column
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(1.2 * ncols, 1.35 * nrows), squeeze=False
+        nrows, ncols, figsize=(side * ncols, (side + 0.15) * nrows), squeeze=False
     )
     for i, ax in enumerate(axes.flat):
         if i >= n:
@@ -225,7 +226,7 @@ def show_scenes(
         ax.imshow(to_hwc(scenes.images[i]))
         if masks:
             outline(ax, scenes.masks[i])
-        ax.set_title("bird" if scenes.labels[i] == 1 else "no bird", fontsize=9)
+        ax.set_title("bird" if scenes.labels[i] == 1 else "no bird")
         _pixel_axes(ax, labels=False)
     if title:
         fig.suptitle(title)

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from html import escape
 from typing import Any
 
@@ -195,6 +196,22 @@ def scrubber(
 # The scene explorer of chapter 0: move the bird, change its size and the clutter.
 
 
+@lru_cache(maxsize=32)
+def scene_reach(bird_size: float = 0.3) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where the centre of a bird of ``bird_size`` can be: ((y low, y high), (x low,
+    x high)) as fractions of the image, rounded to hundredths.
+
+    :func:`~helpers.scenes.render_scene` keeps the bird whole inside the image, so a
+    centre asked for nearer the edge is moved in; this asks it for the corners and
+    reads where the bird's centre (its mask's centroid) lands. The scene explorer's
+    sliders run over this range, so that every slider value moves the bird.
+    """
+    low = render_scene((0.0, 0.0), bird_size=bird_size).centers[0]
+    high = render_scene((1.0, 1.0), bird_size=bird_size).centers[0]
+    y, x = ((round(float(lo), 2), round(float(hi), 2)) for lo, hi in zip(low, high))
+    return y, x
+
+
 def scene_frame(
     y: float = 0.5,
     x: float = 0.5,
@@ -221,7 +238,10 @@ def scene_frame(
 
 def _describe(frame: dict[str, Any]) -> str:
     cy, cx = frame["center"]
-    return f"bird centre (row, col) = ({cy:.2f}, {cx:.2f}), {frame['pixels']} bird pixels"
+    return (
+        f"bird centre (y, x) = ({cy:.2f}, {cx:.2f})<br>"
+        f"{frame['pixels']} bird pixels (outlined in magenta)"
+    )
 
 
 def _draw_scene(fig: Figure, frame: dict[str, Any]) -> None:
@@ -230,30 +250,52 @@ def _draw_scene(fig: Figure, frame: dict[str, Any]) -> None:
     outline(ax, frame["mask"])
     ax.set_xlabel("x (pixels)")
     ax.set_ylabel("y (pixels)")
-    ax.set_title(f"x = {frame['params']['x']:.2f}: {frame['pixels']} bird px", fontsize=9)
-    fig.tight_layout()
+    ax.set_title(f"bird at x = {frame['center'][1]:.2f}: {frame['pixels']} bird pixels")
+    fig.subplots_adjust(left=0.17, right=0.97, bottom=0.15, top=0.91)
 
 
-def scene_explorer(*, seed: int = 0, frames: int = 12) -> Explorer:
+def scene_explorer(*, seed: int = 0, frames: int = 10) -> Explorer:
     """Move the bird (x, y), change its size and the number of distractors.
 
-    Live: sliders and the scene with its mask outlined. Static: the bird crossing
-    the image from left to right in ``frames`` steps.
+    Live: sliders and the scene with its mask outlined; the x and y sliders run over
+    the centres the bird can reach (:func:`scene_reach`, which depends on its size).
+    Static: the bird crossing the image from left to right in ``frames`` steps.
     """
     import ipywidgets as w
 
+    (y_low, y_high), (x_low, x_high) = scene_reach(0.3)
     sliders = {
-        "y": w.FloatSlider(0.5, min=0.0, max=1.0, step=0.02, description="y"),
-        "x": w.FloatSlider(0.5, min=0.0, max=1.0, step=0.02, description="x"),
+        "y": w.FloatSlider(0.5, min=y_low, max=y_high, step=0.01, description="y"),
+        "x": w.FloatSlider(0.5, min=x_low, max=x_high, step=0.01, description="x"),
         "bird_size": w.FloatSlider(
             0.3, min=0.15, max=0.6, step=0.05, description="bird size"
         ),
         "distractors": w.IntSlider(3, min=0, max=10, description="distractors"),
     }
-    picture = w.Image(format="png", width=288, height=288)
-    caption = w.Label()
+    # fixed sizes: the picture stays put whatever the caption's length
+    picture = w.Image(
+        format="png", width=288, height=288, layout=w.Layout(width="288px", height="288px")
+    )
+    caption = w.HTML(layout=w.Layout(width="340px", height="3.2em"))
+    busy = []
+
+    def fit_sliders() -> None:
+        """Give the x and y sliders the range a bird of this size can reach."""
+        reach = scene_reach(round(sliders["bird_size"].value, 4))
+        for slider, (low, high) in zip((sliders["y"], sliders["x"]), reach, strict=True):
+            if low > slider.max:  # widen on the side it moves to first: min <= max
+                slider.max, slider.min = high, low
+            else:
+                slider.min, slider.max = low, high
 
     def redraw(_change: object = None) -> None:
+        if busy:  # a slider clamped by fit_sliders: one redraw follows
+            return
+        busy.append(True)
+        try:
+            fit_sliders()
+        finally:
+            busy.clear()
         frame = scene_frame(**{k: s.value for k, s in sliders.items()}, seed=seed)
         picture.value = to_png(frame["image"], mask=frame["mask"])
         caption.value = _describe(frame)
@@ -261,12 +303,17 @@ def scene_explorer(*, seed: int = 0, frames: int = 12) -> Explorer:
     for slider in sliders.values():
         slider.observe(redraw, names="value")
     redraw()
-    live = w.HBox([w.VBox(list(sliders.values()) + [caption]), picture])
-    sweep = [scene_frame(0.45, x, seed=seed) for x in np.linspace(0.15, 0.85, frames)]
+    controls = w.VBox(
+        list(sliders.values()) + [caption],
+        layout=w.Layout(width="340px", flex="0 0 340px"),
+    )
+    live = w.HBox(
+        [controls, picture], layout=w.Layout(width="640px", align_items="flex-start")
+    )
+    sweep = [scene_frame(0.45, x, seed=seed) for x in np.linspace(x_low, x_high, frames)]
     alt = (
         "A bird crossing a cluttered sky from left to right, its mask outlined in "
         "magenta; the slider steps through its positions."
     )
-    return Explorer(
-        live, scrubber(_draw_scene, sweep, alt=alt, figsize=(3.6, 3.6)), "scene explorer"
-    )
+    static = scrubber(_draw_scene, sweep, alt=alt, figsize=(3.4, 3.4))
+    return Explorer(live, static, "scene explorer")
