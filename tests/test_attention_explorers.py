@@ -1,22 +1,28 @@
 import time
 from io import BytesIO
 
+import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 from helpers.attention_explorers import (
+    PICTURE,
     draw_maps,
     epoch_explorer,
     heads_explorer,
     heads_frame,
+    maps_figsize,
     query_explorer,
     temperature_explorer,
 )
 from helpers.compare import three_heads
-from helpers.viz import overlay_png
+from helpers.viz import COLUMN_WIDTH, overlay_png
 
 
 @pytest.fixture(scope="module")
@@ -100,5 +106,138 @@ def test_explorers_have_live_and_static_forms(heads):
         bundle = ex._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert bundle["text/html"].count("data:image/png;base64") >= 2
+        # every live map view has one colour bar, as tall as its pictures
+        (bar,) = _colour_bars(ex)
+        assert int(bar.height) == PICTURE
+        assert Image.open(BytesIO(bar.value)).size == (2 * int(bar.width), 2 * PICTURE)
     with pytest.raises(ValueError, match="at least two epochs"):
         epoch_explorer(snapshots[:1], f["image"], f["mask"])
+
+
+def text_problems(fig) -> list[str]:
+    """Texts of a figure, as drawn, that stick out of it, overlap each other or
+    overlap axes they do not belong to (a title over a neighbouring map, say)."""
+    drawn, draw = [], Text.draw
+
+    def record(text, renderer):
+        draw(text, renderer)
+        if text.get_visible() and text.get_text().strip():
+            drawn.append((text, text.get_window_extent(renderer)))
+
+    Text.draw = record
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = draw
+    renderer, frame, problems = fig.canvas.get_renderer(), fig.bbox, []
+    for i, (t, box) in enumerate(drawn):
+        name = repr(t.get_text())
+        if not (frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1):
+            problems.append(f"{name} sticks out of the figure")
+        if not (frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1):
+            problems.append(f"{name} sticks out of the figure")
+        for other, other_box in drawn[i + 1 :]:
+            if box.overlaps(other_box):
+                problems.append(f"{name} overlaps {other.get_text()!r}")
+        for ax in fig.axes:
+            if ax is not t.axes and box.overlaps(ax.get_window_extent(renderer)):
+                problems.append(f"{name} overlaps the axes of {ax.get_title()!r}")
+    return problems
+
+
+def _figure(size) -> Figure:
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _widgets(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _widgets(child)
+
+
+def _colour_bars(explorer) -> list:
+    return [c for c in _widgets(explorer.widget) if "explorer-colorbar" in c._dom_classes]
+
+
+def _pictures(explorer) -> list:
+    return [
+        c
+        for c in _widgets(explorer.widget)
+        if isinstance(c, w.Image) and "explorer-colorbar" not in c._dom_classes
+    ]
+
+
+@pytest.mark.parametrize(
+    "titles, suptitle",
+    [
+        ({"avg": "average\nP(bird) = 0.97", "mask": "fixed mask\nP(bird) = 0.50"}, "x"),
+        ({"avg": "avg: P(bird) 0.97", "mask": "mask: P(bird) 0.50"}, None),
+    ],
+)
+def test_draw_maps_fits_the_column_without_overlaps(heads, titles, suptitle):
+    f = heads_frame(heads, 0.5, 0.5)
+    names = list(f["maps"])
+    titles = {**titles, "attention": "attention: P(bird) 0.99"}
+    lines = max(t.count("\n") + 1 for t in titles.values())
+    size = maps_figsize(3, title_lines=lines, suptitle=suptitle is not None)
+    assert size[0] <= COLUMN_WIDTH
+    for figsize in (size, (COLUMN_WIDTH, size[1]), (COLUMN_WIDTH, 2.9)):
+        fig = _figure(figsize)
+        draw_maps(fig, f["image"], f["maps"], titles=titles, suptitle=suptitle)
+        assert text_problems(fig) == [], figsize
+        maps = fig.axes[: len(names)]
+        sides = {round(ax.get_window_extent().width) for ax in maps}
+        assert len(sides) == 1  # maps of one size, squares
+        assert sides == {round(maps[0].get_window_extent().height)}
+        assert [ax.get_ylabel() for ax in maps] == ["y (pixels)", "", ""]
+    with pytest.raises(ValueError, match="need"):
+        maps_figsize(3, width=3.0)
+
+
+def test_draw_maps_in_subfigures_as_the_notebook_draws_them(heads):
+    fig = _figure((COLUMN_WIDTH, 2.6))
+    for sub in fig.subfigures(1, 2):
+        f = heads_frame(heads, 0.5, 0.3, query="bird")
+        maps = {"bird": f["maps"]["attention"], "leaf": f["maps"]["avg"]}
+        titles = {"bird": 'query "bird"', "leaf": 'query "leaf"'}
+        draw_maps(sub, f["image"], maps, titles=titles, mask=f["mask"])
+    assert text_problems(fig) == []
+    assert sum(ax.get_ylabel() == "pooling weight" for ax in fig.axes) == 2
+
+
+def test_live_views_keep_one_colour_scale(heads):
+    ex = temperature_explorer(heads)
+    (slider,) = [c for c in _widgets(ex.widget) if isinstance(c, w.FloatLogSlider)]
+    (bar,) = _colour_bars(ex)
+    average, mask, attention = _pictures(ex)
+    shown, colour_bar = [], bytes(bar.value)
+    for t in (0.25, 1.0, 4.0):
+        slider.value = t
+        shown.append((bytes(average.value), bytes(mask.value)))
+    # the average head's map does not change with the temperature: nor do its colours
+    assert shown[0][0] == shown[1][0] == shown[2][0]
+    assert len({m for _, m in shown}) == 3  # the fixed mask's map does
+    assert bytes(bar.value) == colour_bar
+    # the scale is the static sweep's: at T = 0.25 the largest weight is its top
+    frame = heads_frame(heads, 0.5, 0.7, seed=1, temperature=0.25)
+    top = max(float(m.max()) for m in frame["maps"].values())
+    slider.value = 0.25
+    expected = overlay_png(
+        frame["image"], frame["maps"]["attention"], mask=frame["mask"], vmax=top
+    )
+    assert bytes(attention.value) == expected
+
+
+def test_heads_sliders_run_where_the_bird_can_go(heads):
+    ex = heads_explorer(heads, frames=3)
+    sliders = {
+        c.description: c for c in _widgets(ex.widget) if isinstance(c, w.FloatSlider)
+    }
+    for low, high in (
+        (sliders["y"].min, sliders["x"].min),
+        (sliders["y"].max, sliders["x"].max),
+    ):
+        center = heads_frame(heads, low, high)["center"]
+        assert np.abs(center - [low, high]).max() < 0.03

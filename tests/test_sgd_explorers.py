@@ -1,24 +1,32 @@
 from io import BytesIO
 
-import matplotlib.pyplot as plt
+import ipywidgets as w
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from PIL import Image
 
 from helpers.autograd import Tensor
 from helpers.logistic import centred_scenes, features, logistic_loss, train_logistic
 from helpers.sgd_explorers import (
+    FIGSIZE,
     NudgeView,
     SGDView,
+    colorbar_png,
     draw_nudge,
     draw_sgd,
     map_png,
     nudge_explorer,
     nudge_frame,
+    nudge_limits,
     sgd_explorer,
     sgd_frame,
     weight_map,
 )
+from helpers.viz import COLUMN_WIDTH, DIVERGING
 
 
 @pytest.fixture(scope="module")
@@ -90,17 +98,91 @@ def test_sgd_frame(trained):
         sgd_frame(run, 7)
 
 
+def text_problems(fig) -> list[str]:
+    """Texts of a figure, as drawn, that stick out of it, overlap each other or
+    overlap axes they do not belong to (a title over a neighbouring map, say)."""
+    drawn, draw = [], Text.draw
+
+    def record(text, renderer):
+        draw(text, renderer)
+        if text.get_visible() and text.get_text().strip():
+            drawn.append((text, text.get_window_extent(renderer)))
+
+    Text.draw = record
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = draw
+    renderer, frame, problems = fig.canvas.get_renderer(), fig.bbox, []
+    for i, (t, box) in enumerate(drawn):
+        name = repr(t.get_text())
+        if not (frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1):
+            problems.append(f"{name} sticks out of the figure")
+        if not (frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1):
+            problems.append(f"{name} sticks out of the figure")
+        for other, other_box in drawn[i + 1 :]:
+            if box.overlaps(other_box):
+                problems.append(f"{name} overlaps {other.get_text()!r}")
+        for ax in fig.axes:
+            if ax is not t.axes and box.overlaps(ax.get_window_extent(renderer)):
+                problems.append(f"{name} overlaps the axes of {ax.get_title()!r}")
+    return problems
+
+
+def frame_figure() -> Figure:
+    fig = Figure(figsize=FIGSIZE)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def test_draw_functions_label_their_axes(trained):
     run, X, y = trained
-    fig = plt.figure(figsize=(7, 2.8), dpi=72)
-    frame = nudge_frame(run.w, run.b, X, y)
+    assert FIGSIZE[0] <= COLUMN_WIDTH
+    fig = frame_figure()
+    frame = nudge_frame(run.w, run.b, X, y, channel=1, row=11, col=12)
     draw_nudge(fig, frame)
     weights, curve, bar = fig.axes  # map, loss curve, then the colour bar
     assert weights.get_xlabel() and curve.get_xlabel() and curve.get_ylabel()
     assert bar.get_ylabel() == "weight (R+G+B)"
+    # the words match the picture: the box is black and named as such
+    (box,) = [p for p in weights.patches if isinstance(p, Rectangle)]
+    assert box.get_edgecolor()[:3] == (0.0, 0.0, 0.0)
+    assert "boxed" in weights.get_title()
+    assert curve.get_xlabel() == "green weight at row 11, col 12 (boxed)"
+    assert text_problems(fig) == []
     fig.clear()
     draw_sgd(fig, sgd_frame(run, 30), vmax=1.0)
-    plt.close(fig)
+    assert fig.axes[1].get_xlabel() == "SGD step"
+    assert text_problems(fig) == []
+
+
+def test_nudge_axes_stay_still_while_the_weight_moves(trained):
+    run, X, y = trained
+    limits, drawn = set(), set()
+    for delta in (-0.5, -0.2, 0.0, 0.3, 0.5):
+        frame = nudge_frame(run.w, run.b, X, y, row=5, col=7, delta=delta)
+        limits.add(nudge_limits(frame))
+        fig = frame_figure()
+        draw_nudge(fig, frame)
+        drawn.add((fig.axes[1].get_xlim(), fig.axes[1].get_ylim()))
+        (x0, x1), (y0, y1) = nudge_limits(frame)
+        assert x0 < frame["weight"] < x1 and y0 < frame["loss"] < y1  # the point shows
+    assert len(limits) == 1 and drawn == limits
+    other = nudge_frame(run.w, run.b, X, y, row=6, col=7)
+    assert nudge_limits(other) != limits.pop()  # a new weight: new limits
+    # the live view too
+    view = NudgeView(vmax=1.0)
+    seen = set()
+    for delta in (-0.5, 0.0, 0.5):
+        view.show(nudge_frame(run.w, run.b, X, y, row=5, col=7, delta=delta))
+        seen.add((view.plot.ax.get_xlim(), view.plot.ax.get_ylim()))
+    assert len(seen) == 1
+
+
+def _widgets(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _widgets(child)
 
 
 def test_explorers_carry_a_live_widget_and_an_offline_scrubber(trained):
@@ -111,6 +193,30 @@ def test_explorers_carry_a_live_widget_and_an_offline_scrubber(trained):
         html = bundle["text/html"]
         assert "<script" in html and "http" not in html.replace("http://www.w3.org", "")
         assert 'alt="' in html
+        # the live map has its colour bar (drawn once, at twice the pixels)
+        (bar,) = [
+            c for c in _widgets(explorer.widget) if "explorer-colorbar" in c._dom_classes
+        ]
+        assert _size(bar.value) == (2 * int(bar.width), 2 * int(bar.height))
+
+
+def test_sgd_scrubber_spreads_its_frames_over_the_snapshots(trained):
+    run, _, _ = trained
+    steps = sorted(run.snapshots)
+    html = sgd_explorer(run, frames=4).static_html
+    assert html.count("data:image/png;base64") == 4
+    assert sgd_explorer(run, frames=100).static_html.count("data:image/png") == len(steps)
+    slider = [
+        c for c in _widgets(sgd_explorer(run).widget) if isinstance(c, w.SelectionSlider)
+    ]
+    assert list(slider[0].options) == steps  # the live view keeps every snapshot
+
+
+def test_colorbar_png_is_labelled_and_sized():
+    png = colorbar_png(DIVERGING, -1.0, 1.0, "weight (R+G+B)", height=150)
+    assert _size(png) == (180, 300)
+    pixels = np.asarray(Image.open(BytesIO(png)).convert("RGB"))
+    assert (pixels < 100).all(axis=2).sum() > 200  # ticks, tick labels, the label
 
 
 def _size(png: bytes) -> tuple[int, int]:
@@ -125,7 +231,10 @@ def test_map_png_colours_and_boxes_a_pixel():
     assert (plain[0, 0] > 240).all()  # 0 is white: limits are symmetric
     assert not np.array_equal(plain[3 * 8 + 4, 4 * 8 + 4], plain[0, 0])  # coloured
     boxed = np.asarray(Image.open(BytesIO(map_png(m, 1.0, box=(10, 10)))))
-    assert tuple(boxed[80, 84]) == (255, 0, 255)  # the box's top edge, in magenta
+    assert tuple(boxed[79, 84]) == (0, 0, 0)  # black just above the weight, as drawn
+    assert tuple(boxed[84, 84]) == tuple(plain[84, 84])  # the weight's colour shows
+    clipped = np.asarray(Image.open(BytesIO(map_png(5 * m, 1.0))))
+    assert tuple(clipped[28, 36]) == tuple(plain[28, 36])  # beyond vmax: clipped
 
 
 def test_live_views_redraw_only_what_moves(trained):

@@ -19,7 +19,14 @@ from helpers.viz import (
     to_hwc,
     to_png,
 )
-from helpers.widgets import NOTE, Explorer, scene_explorer, scene_frame, scrubber
+from helpers.widgets import (
+    NOTE,
+    Explorer,
+    scene_explorer,
+    scene_frame,
+    scene_reach,
+    scrubber,
+)
 
 
 def test_to_hwc():
@@ -198,3 +205,57 @@ def test_book_style_sizes_figures_for_the_column():
     plt.close(wide)
     assert figure_png(plt.figure()) is None  # nothing drawn, nothing shown
     plt.close("all")
+
+
+def _sliders(explorer) -> dict:
+    return {s.description: s for s in explorer.widget.children[0].children[:4]}
+
+
+@pytest.mark.parametrize("bird_size", [0.15, 0.3, 0.45, 0.6])
+def test_scene_reach_is_where_the_bird_goes(bird_size):
+    (y_low, y_high), (x_low, x_high) = scene_reach(bird_size)
+    assert 0 < y_low < 0.5 < y_high < 1 and 0 < x_low < 0.5 < x_high < 1
+    for y, x in ((y_low, x_low), (y_high, x_high), (y_low, x_high)):
+        center = scene_frame(y, x, bird_size=bird_size)["center"]
+        assert np.abs(center - [y, x]).max() < 0.03
+    # inside the range the bird moves with the slider: nothing is dead
+    inner = scene_frame(y_low, x_low + 0.05, bird_size=bird_size)["center"]
+    assert inner[1] > scene_frame(y_low, x_low, bird_size=bird_size)["center"][1] + 0.03
+
+
+def test_scene_sliders_follow_the_bird_size():
+    ex = scene_explorer(frames=2)
+    sliders = _sliders(ex)
+    assert (sliders["x"].min, sliders["x"].max) == scene_reach(0.3)[1]
+    sliders["x"].value = sliders["x"].max
+    picture = ex.widget.children[1]
+    before = bytes(picture.value)
+    sliders["bird size"].value = 0.6  # a bigger bird reaches less far
+    (y_low, y_high), (x_low, x_high) = scene_reach(0.6)
+    assert (sliders["y"].min, sliders["y"].max) == (y_low, y_high)
+    assert (sliders["x"].min, sliders["x"].max) == (x_low, x_high)
+    assert sliders["x"].value == x_high and bytes(picture.value) != before
+    for x in (x_low, x_high):
+        sliders["x"].value = x
+        frame = scene_frame(sliders["y"].value, x, bird_size=0.6, distractors=3)
+        assert abs(frame["center"][1] - x) < 0.03
+    sliders["bird size"].value = 0.15  # and a smaller one further
+    assert (sliders["x"].min, sliders["x"].max) == scene_reach(0.15)[1]
+
+
+def test_scene_explorer_layout_has_fixed_widths():
+    ex = scene_explorer(frames=2)
+    controls, picture = ex.widget.children
+    caption = controls.children[-1]
+    for widget in (ex.widget, controls, picture, caption):
+        assert widget.layout.width and widget.layout.width.endswith("px")
+    width = caption.layout.width
+    _sliders(ex)["distractors"].value = 10  # a new caption ...
+    assert caption.layout.width == width  # ... in the same box
+    assert "<br>" in caption.value  # two lines: centre, then pixels
+
+
+def test_scene_scrubber_crosses_the_reachable_range():
+    html = scene_explorer(frames=4).static_html
+    assert html.count("data:image/png;base64") == 4
+    assert 'width="340" height="340"' in html

@@ -157,9 +157,7 @@ def _panels(fig: Figure) -> tuple[Axes, Axes, Axes]:
     plot_left = x[1] + 0.12 + 1.2  # the bar, its tick labels and label, the plot's
     inch = np.array([width, height, width, height])
     weights = fig.add_axes(np.array([x[0], bottom, side, side]) / inch)
-    plot = fig.add_axes(
-        np.array([plot_left, bottom, width - plot_left - 0.1, side]) / inch
-    )
+    plot = fig.add_axes(np.array([plot_left, bottom, width - plot_left - 0.1, side]) / inch)
     bar = fig.add_axes(np.array([x[1], bottom, 0.12, side]) / inch)
     return weights, plot, bar
 
@@ -251,7 +249,8 @@ def map_png(
         big[rows, cols] = 0.0
         big[top : top + scale, left : left + scale] = inner
     buffer = io.BytesIO()
-    Image.fromarray((big * 255).round().astype(np.uint8)).save(buffer, format="PNG")
+    image = Image.fromarray((big * 255).round().astype(np.uint8))
+    image.save(buffer, format="PNG", compress_level=1)  # fast: it goes to a kernel's view
     return buffer.getvalue()
 
 
@@ -310,7 +309,7 @@ class _BlitPlot:
             self.ax.draw_artist(artist)
         buffer = io.BytesIO()
         Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(
-            buffer, format="PNG"
+            buffer, format="PNG", compress_level=1
         )
         return buffer.getvalue()
 
@@ -383,12 +382,13 @@ class SGDView:
 
 
 def _live_layout(controls: list, caption: Any, pictures: list) -> Any:
-    """Controls, a caption line and the pictures in a row, all of fixed widths."""
+    """Controls, a caption line and the pictures in a row, all of fixed widths (a
+    longer caption moves nothing)."""
     import ipywidgets as wd
 
     caption.layout = wd.Layout(width="640px")
-    row = wd.HBox(pictures, layout=wd.Layout(align_items="flex-start", gap="8px"))
-    return wd.VBox([*controls, caption, row], layout=wd.Layout(width="700px"))
+    row = wd.HBox(pictures, layout=wd.Layout(align_items="flex-start"))
+    return wd.VBox([*controls, caption, row])
 
 
 def _weight_bar(vmax: float) -> Any:
