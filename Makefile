@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: book test lab experiments budget bench clean
+.PHONY: book test lab notebooks experiments budget bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -40,12 +40,21 @@ $(CHROMIUM):
 test: $(STAMP) $(NODE) $(CHROMIUM) book
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
-	$(VENV)/bin/ruff check src tests benchmarks experiments
-	$(VENV)/bin/ruff format --check src tests benchmarks experiments
+	$(VENV)/bin/ruff check src tests benchmarks experiments tools
+	$(VENV)/bin/ruff format --check src tests benchmarks experiments tools
+	$(VENV)/bin/ruff check --line-length 79 notebooks
+	$(VENV)/bin/ruff format --check --line-length 79 notebooks
 
-## lab: open JupyterLab on the notebooks, in the same environment
+## lab: trust the course's notebooks (so each explorer's saved player runs before its
+## cell does; `make notebooks` saves them without widget views), then open JupyterLab
+## on them, in the same environment
 lab: $(STAMP)
+	$(VENV)/bin/jupyter trust notebooks/*.ipynb
 	$(VENV)/bin/jupyter lab notebooks
+
+## notebooks: re-execute every notebook in place and save it clean (tools/execute_notebooks.py)
+notebooks: $(STAMP)
+	$(PY) tools/execute_notebooks.py
 
 ## experiments: chapter 4's three-seed results into experiments/chapter4.json (~16 min)
 experiments: $(STAMP)

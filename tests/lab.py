@@ -9,10 +9,11 @@ The server listens on 127.0.0.1 with a random token, on a port the OS picks; its
 process group is killed by :meth:`Lab.stop` (call it from a fixture's finalizer).
 
 :func:`chromium` launches Debian's Chromium through Playwright (never a downloaded
-browser), and :func:`open_notebook` / :func:`cell` / :func:`wait_kernel_idle` drive
-JupyterLab's page. The app is exposed in the page as ``window.jupyterapp``, so a test
-can run commands such as ``notebook:run-all-cells`` through
-``page.evaluate("jupyterapp.commands.execute(...)")``.
+browser); :func:`open_notebook`, :func:`cell`, :func:`wait_kernel_idle` and
+:func:`run_all_cells` drive JupyterLab's page, and :func:`explorers` finds the
+explorers in a notebook's saved outputs. The app is exposed in the page as
+``window.jupyterapp`` (its commands, e.g. ``jupyterapp.commands.execute(...)`` in
+``page.evaluate``, and the current notebook's widgets and kernel).
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ class Lab:
             self.process.wait(timeout=5)
 
 
+def _die_with_parent() -> None:
+    """In the server's process: get SIGTERM when the test process dies, even killed
+    (Linux's PR_SET_PDEATHSIG), so no server outlives an interrupted test run."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
+
+
 def _isolated_env(home: Path) -> dict[str, str]:
     dirs = {
         "JUPYTER_CONFIG_DIR": home / "config",
@@ -157,8 +167,9 @@ def start_lab(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
     if trusted:
+        signing = [sys.executable, "-m", "nbformat.sign"]  # `jupyter trust`
         subprocess.run(
-            [sys.executable, "-m", "nbformat.sign", *map(str, sorted(root.glob("*.ipynb")))],
+            [*signing, *map(str, sorted(root.glob("*.ipynb")))],
             env=env,
             check=True,
             capture_output=True,
@@ -173,6 +184,7 @@ def start_lab(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, killed by Lab.stop
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     lab = Lab("", token, root, log, env, process)
     try:
@@ -188,9 +200,8 @@ def _wait_ready(lab: Lab, runtime: Path, timeout: float) -> str:
     url = None
     while time.monotonic() < deadline:
         if lab.process.poll() is not None:
-            raise RuntimeError(
-                f"JupyterLab exited with {lab.process.returncode}:\n{lab.log_text()[-3000:]}"
-            )
+            code = lab.process.returncode
+            raise RuntimeError(f"JupyterLab exited with {code}:\n{lab.log_text()[-3000:]}")
         if url is None:
             info = runtime / f"jpserver-{lab.process.pid}.json"
             with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
@@ -221,33 +232,38 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def explorers(notebook: Path) -> list[tuple[int, str]]:
-    """(cell index, name) of each explorer in a notebook's saved outputs: an output
-    holding both a widget view and the static HTML (a ``helpers.widgets.Explorer``)."""
+def explorers(notebook: Path) -> list[tuple[int, int, str]]:
+    """(cell index, output index, name) of each explorer in a notebook's saved
+    outputs: an output with a widget view beside static HTML (a
+    ``helpers.widgets.Explorer``), or with the static player alone."""
     cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
     found = []
     for i, c in enumerate(cells):
-        for output in c.get("outputs", []):
+        for k, output in enumerate(c.get("outputs", [])):
             data = output.get("data", {})
-            if VIEW in data and "text/html" in data:
+            html = "".join(data.get("text/html", ""))
+            if html and (VIEW in data or 'class="explorer-static"' in html):
                 name = "".join(data.get("text/plain", "explorer")).split(" (")[0]
-                found.append((i, name))
+                found.append((i, k, name))
     return found
 
 
-def open_notebook(page: Any, lab: Lab, name: str, timeout: float = 30_000) -> Any:
+def open_notebook(page: Any, lab: Lab, name: str, timeout: float = 60_000) -> Any:
     """Open a notebook in ``page`` (running nothing) and return its notebook locator,
-    once JupyterLab has laid out all of its cells."""
+    once JupyterLab has loaded it and made a widget for each of its cells."""
     page.goto(lab.notebook_url(name))
     cells = len(json.loads((lab.root / name).read_text(encoding="utf-8"))["cells"])
-    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
-    notebook.wait_for(timeout=timeout)
     page.wait_for_function(
-        "([n]) => document.querySelectorAll("
-        "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').length >= n",
-        arg=[cells],
+        """([path, n]) => {
+            const panel = window.jupyterapp?.shell.currentWidget;
+            return !!panel && panel.context?.path === path && panel.context.isReady
+                && panel.content.widgets.length === n;
+        }""",
+        arg=[name, cells],
         timeout=timeout,
     )
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+    notebook.wait_for(timeout=timeout)
     return notebook
 
 
@@ -278,8 +294,25 @@ def cell(notebook: Any, index: int, timeout: float = 30_000) -> Any:
 
 
 def wait_kernel_idle(page: Any, timeout: float = 60_000) -> None:
-    """Wait until the open notebook's kernel is started and idle."""
-    page.locator(
-        ".jp-NotebookPanel:not(.lm-mod-hidden) "
-        '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
-    ).wait_for(timeout=timeout)
+    """Wait until the open notebook's kernel is started, connected and idle (the
+    toolbar's indicator says "idle" before a kernel is connected: ask the app)."""
+    page.wait_for_function(
+        """() => {
+            const kernel = window.jupyterapp?.shell.currentWidget
+                ?.sessionContext?.session?.kernel;
+            return !!kernel && kernel.connectionStatus === "connected"
+                && kernel.status === "idle";
+        }""",
+        timeout=timeout,
+    )
+
+
+def run_all_cells(page: Any, timeout: float = 600_000) -> bool:
+    """Run every cell of the open notebook (its kernel started first) and wait for the
+    last one; True when none raised. Page errors and widget checks are the caller's."""
+    wait_kernel_idle(page)
+    page.set_default_timeout(timeout)
+    try:
+        return page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
+    finally:
+        page.set_default_timeout(30_000)

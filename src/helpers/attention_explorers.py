@@ -36,10 +36,11 @@ __all__ = [
 ]
 
 QUERIES = ("bird", "leaf")
-"""The attention head's two queries, in order: query 0 asks "is there a bird?", query 1
-"is there a leaf?". The ``query`` argument of :func:`heads_frame` names one of them."""
+"""The attention head's two queries, in order (query 0 "bird", query 1 "leaf").
+
+The ``query`` argument of :func:`heads_frame` (and so of the explorers) names one."""
 TITLES = {"avg": "average", "mask": "fixed mask", "attention": "attention"}
-"""Plot titles of the three heads, by name: the explorers label each map with them."""
+"""Plot titles of the three heads, by name; the explorers label each map with them."""
 
 
 @torch.no_grad()

@@ -45,13 +45,13 @@ __all__ = [
 ]
 
 LEFT = (0.0, 1.0, 0.0, 0.5)
-"""Bird centres in the left half of the image, as a ``(top, bottom, left, right)``
-region of :func:`helpers.scenes.make_scenes`: where :func:`position_data` puts the
-training birds and one test set."""
+"""The left half of the image, as a ``region`` of :func:`helpers.scenes.make_scenes`.
+
+:func:`position_data` puts the training birds there, and one test set's birds."""
 RIGHT = (0.0, 1.0, 0.5, 1.0)
-"""Bird centres in the right half of the image, a region like :data:`LEFT`: where
-:func:`position_data` puts the birds of the other test set, a half no training bird
-saw."""
+"""The right half of the image, a ``region`` like :data:`LEFT`.
+
+:func:`position_data` puts the other test set's birds there, where no training bird was."""
 CLUTTER = (2, 6)
 """Distractors per scene in chapter 4, 2 to 6, so that every scene is cluttered."""
 

@@ -30,8 +30,10 @@ from helpers.attention import scaled_dot_product_attention
 __all__ = ["POOLS", "Backbone", "PooledCNN"]
 
 POOLS = ("avg", "mask", "attention")
-"""The three pooling heads a :class:`PooledCNN` can have: average pooling, a fixed
-learned spatial mask, and attention pooling (chapter 4 compares them)."""
+"""The names of the three pooling heads a :class:`PooledCNN` can have.
+
+Average pooling, a fixed learned spatial mask and attention pooling: chapter 4 compares
+them, each built by ``PooledCNN(pool)``."""
 
 
 class Backbone(nn.Module):

@@ -45,8 +45,9 @@ __all__ = [
 ]
 
 CHANNELS = ("red", "green", "blue")
-"""Names of the image's colour channels, by index: the nudge explorer's channel menu
-and the weight labels of its plots use them."""
+"""The names of the image's colour channels, by index (0 red, 1 green, 2 blue).
+
+The nudge explorer's channel menu and the labels of its plots use them."""
 FIGSIZE = (COLUMN_WIDTH, 2.2)
 """The static frames' size in inches: the book's column wide, low (page weight)."""
 

@@ -72,8 +72,8 @@ _PLAYER = """\
 <div class="explorer-static" id="{uid}" style="max-width: 100%; width: {width}px">
 <img class="explorer-frame" src="{first}" alt="{alt}" width="{width}" height="{height}"
  style="display: block; width: 100%; max-width: {width}px; height: auto">
-<div class="explorer-controls" hidden
- style="display: flex; align-items: center; gap: 0.4em; margin-top: 0.3em">
+<div class="explorer-controls"
+ style="display: none; align-items: center; gap: 0.4em; margin-top: 0.3em">
 <button type="button" data-step="-1" aria-label="previous frame">&larr;</button>
 <button type="button" data-play aria-label="play">&#x25B6;</button>
 <button type="button" data-step="1" aria-label="next frame">&rarr;</button>
@@ -107,7 +107,7 @@ _PLAYER = """\
     play.innerHTML = "&#x2016;"; play.setAttribute("aria-label", "pause");
     timer = setInterval(() => show(Number(slider.value) + 1), {interval});
   }});
-  root.querySelector(".explorer-controls").hidden = false;
+  root.querySelector(".explorer-controls").style.display = "flex";
   root.querySelector(".explorer-note").remove();
 }})();
 </script>
@@ -146,8 +146,10 @@ def scrubber(
 
     The first frame is the picture itself (an ``<img>`` with its PNG inline), so it
     shows wherever the player's script cannot run, with the line :data:`NOTE`; the
-    script adds the controls and removes the line. The picture scales down with
-    the column (phones); it is drawn for the column (see :mod:`helpers.viz`).
+    script shows the controls and removes the line. (The controls are hidden by an
+    inline ``display: none``, which JupyterLab's sanitizer keeps; it drops
+    ``hidden``.) The picture scales down with the column (phones); it is drawn for
+    the column (see :mod:`helpers.viz`).
 
     Args:
         draw: ``draw(fig, frame)`` draws one frame on an emptied figure.
@@ -279,7 +281,7 @@ def scene_explorer(*, seed: int = 0, frames: int = 10) -> Explorer:
     picture = w.Image(
         format="png", width=288, height=288, layout=w.Layout(width="288px", height="288px")
     )
-    caption = w.HTML(layout=w.Layout(width="340px", height="3.2em"))
+    caption = w.HTML(layout=w.Layout(width="340px", height="4.5em"))
     busy = []
 
     def fit_sliders() -> None:
