@@ -89,27 +89,32 @@ class Tensor:
             copy in ``.data``.
         name: an optional label, shown by ``repr`` and handy when printing a graph.
 
-    Attributes:
-        data: the values, a float64 array of any shape (``()`` for a scalar).
-        grad: ``dL/d(data)`` after ``L.backward()``, same shape as ``data``; zeros
-            before. Accumulates over backward calls until :meth:`zero_grad`.
-        _prev: the tensors this one was computed from (empty for a leaf).
-        _op: the operation that produced it (``"+"``, ``"@"``, ``"exp"``, ...; ``""``
-            for a leaf).
+    A tensor computed by an operation also records the graph that :meth:`backward`
+    walks: ``_prev``, the tensors it was computed from (empty for a leaf), and ``_op``,
+    the operation that produced it (``"+"``, ``"@"``, ``"exp"``, ...; ``""`` for a
+    leaf).
     """
 
     __array_ufunc__ = None  # make numpy defer: `array * tensor` calls Tensor.__rmul__
 
     def __init__(self, data: Any, name: str = "", *, _prev=(), _op: str = "") -> None:
         self.data = _to_array(data)
+        """The values, a float64 array of any shape (``()`` for a scalar)."""
         self.grad = np.zeros_like(self.data)
+        """``dL/d(data)`` after ``L.backward()``, an array of the shape of ``data``.
+
+        Zeros before any backward call; gradients accumulate over backward calls until
+        :meth:`zero_grad`, as in PyTorch.
+        """
         self.name = name
+        """An optional label (``""`` for none), shown by ``repr``."""
         self._prev: tuple[Tensor, ...] = tuple(_prev)
         self._op = _op
         self._backward: Callable[[np.ndarray], tuple[np.ndarray, ...]] = lambda g: ()
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of ``data`` (and of ``grad``), e.g. ``(N, D)``; ``()`` for a scalar."""
         return self.data.shape
 
     def item(self) -> float:
@@ -218,6 +223,7 @@ class Tensor:
 
     # -- elementwise functions -----------------------------------------------------
     def exp(self) -> Tensor:
+        """e^x elementwise, the same shape; d/dx = e^x (overflows to ``inf`` like numpy)."""
         e = np.exp(self.data)
         return self._child(e, (self,), "exp", lambda g: (g * e,))
 
@@ -232,6 +238,7 @@ class Tensor:
         return self._child(np.log(x), (self,), "log", lambda g: (g / x,))
 
     def tanh(self) -> Tensor:
+        """tanh(x) elementwise, in (-1, 1), the same shape; d/dx = 1 - tanh(x)^2."""
         t = np.tanh(self.data)
         return self._child(t, (self,), "tanh", lambda g: (g * (1 - t**2),))
 

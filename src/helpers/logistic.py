@@ -94,26 +94,27 @@ def logistic_loss(w: Tensor, b: Tensor, X: np.ndarray, y: np.ndarray) -> Tensor:
 
 @dataclass
 class Run:
-    """One training run: final weights, the loss of every step, snapshots of w.
-
-    Attributes:
-        w: the final weights (D,).
-        b: the final bias.
-        losses: the minibatch loss of every step (steps,).
-        lr: the learning rate.
-        batch_size: the batch size.
-        snapshots: ``{step: (w, b)}`` copies of the weights (D,) and bias after that
-            many steps (step 0 = the initial zeros).
-    """
+    """One training run: final weights, the loss of every step, snapshots of w."""
 
     w: np.ndarray
+    """The final weights (D,), one per pixel value (D = 3 H W, see :func:`features`)."""
     b: float
+    """The final bias."""
     losses: np.ndarray
+    """The minibatch loss (mean cross-entropy) of every SGD step, (steps,)."""
     lr: float
+    """The learning rate the run used."""
     batch_size: int
+    """The scenes per minibatch the run used."""
     snapshots: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict)
+    """``{step: (w, b)}``, copies of the weights (D,) and bias after that many steps.
+
+    :func:`train_logistic` always keeps step 0 (the initial zeros) and the last step,
+    and the steps in between that its ``snapshot_every`` and ``snapshot_steps`` ask for.
+    """
 
     def steps_per_epoch(self, n: int) -> int:
+        """The SGD steps in one epoch over ``n`` scenes, ``ceil(n / batch_size)``."""
         return -(-n // self.batch_size)
 
 

@@ -72,8 +72,17 @@ class Backbone(nn.Module):
             layers += [nn.BatchNorm2d(c), nn.ReLU()]
             c_in = c
         self.net = nn.Sequential(*layers)
-        self.out_channels = c_in
+        """The layers in order (3x3 convolution, 2x2 max-pool, BatchNorm, ReLU per stage).
+
+        Each of ``channels`` gives one stage; the last stage has no max-pool.
+        """
+        self.out_channels = int(channels[-1])
+        """C, each region's feature length, the last of ``channels`` (64 by default)."""
         self.stride = 2 ** (len(channels) - 1)
+        """The side of one grid cell in pixels, 2 per max-pool (8 by default).
+
+        The grid of regions is H / stride by W / stride cells (6x6 for 48x48 images).
+        """
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, C, H / stride, W / stride)."""
@@ -128,14 +137,18 @@ class PooledCNN(nn.Module):
         ):
             raise ValueError(f"queries must be 1, or more for attention; got {queries!r}")
         self.pool = pool
+        """The pooling head, one of :data:`POOLS` ("avg", "mask" or "attention")."""
         self.backbone = backbone if backbone is not None else Backbone(padding=padding)
+        """The :class:`Backbone`, (N, 3, H, W) images -> (N, C, h, w) region features."""
         if size % self.backbone.stride:
             raise ValueError(
                 f"size must be a multiple of {self.backbone.stride}, got {size}"
             )
         self.grid = (size // self.backbone.stride, size // self.backbone.stride)
+        """(h, w), the grid of regions the pooling weights cover ((6, 6) for 48x48)."""
         c = self.backbone.out_channels
         self.n_queries = queries
+        """Q, the number of learned queries and outputs (1 except multi-query attention)."""
         if pool == "mask":
             self.mask_logits = nn.Parameter(torch.zeros(self.grid))
         if pool == "attention":
@@ -143,6 +156,7 @@ class PooledCNN(nn.Module):
             self.value = nn.Conv2d(c, c, 1)
             self.queries = nn.Parameter(torch.randn(queries, key_dim) / math.sqrt(key_dim))
         self.classifier = nn.Linear(c, queries)
+        """Linear C -> Q; output j reads only query j's pooled vector (j = 0, the bird)."""
 
     def reset_own_parameters(self) -> None:
         """Re-initialise the parameters that belong to no submodule (mask, queries)."""

@@ -56,6 +56,7 @@ class SGD:
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         self.params = list(params)
+        """The tensors trained, in the order given; :meth:`step` updates each in place."""
         if not self.params:
             raise ValueError("SGD needs at least one parameter to train, got none")
         for i, p in enumerate(self.params):
@@ -71,6 +72,10 @@ class SGD:
         if not (lr > 0 and math.isfinite(lr)):
             raise ValueError(f"lr must be a positive number, got {lr}")
         self.lr = float(lr)
+        """The learning rate, the step size in ``p.data -= lr * p.grad``.
+
+        A positive float; it may be changed between steps (a learning-rate schedule).
+        """
 
     def step(self) -> None:
         """Move every parameter against its gradient: ``p.data -= lr * p.grad``.

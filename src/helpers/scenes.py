@@ -88,20 +88,23 @@ _ORIGIN = (-0.0145, -0.0284)
 class Scenes:
     """A batch of bird scenes.
 
-    Attributes:
-        images: float32 (N, 3, H, W) in [0, 1].
-        labels: int64 (N,), 1 = the scene holds a bird, 0 = it does not.
-        masks: bool (N, H, W), the bird's visible pixels; all False without a bird.
-        centers: float64 (N, 2), the centroid of the bird's mask as fractions
-            (row, column) of the image height and width; NaN without a bird.
-        leaf_masks: bool (N, H, W), pixels covered by leaves (distractors and leaf decoys).
+    ``len(scenes)`` is N; ``scenes[index]`` selects scenes (an int, a slice, an index
+    or boolean array) and returns a smaller :class:`Scenes`.
     """
 
     images: np.ndarray
+    """The pictures, float32 (N, 3, H, W), RGB values in [0, 1]."""
     labels: np.ndarray
+    """int64 (N,), 1 where the scene holds a bird, 0 where it does not."""
     masks: np.ndarray
+    """bool (N, H, W), the bird's visible pixels; all False without a bird."""
     centers: np.ndarray
+    """float64 (N, 2), the centroid of the bird's mask as fractions (row, column).
+
+    Fractions of the image height and width; NaN without a bird.
+    """
     leaf_masks: np.ndarray
+    """bool (N, H, W), pixels covered by leaves (distractors and leaf decoys)."""
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -49,7 +49,9 @@ CHANNELS = ("red", "green", "blue")
 
 The nudge explorer's channel menu and the labels of its plots use them."""
 FIGSIZE = (COLUMN_WIDTH, 2.2)
-"""The static frames' size in inches: the book's column wide, low (page weight)."""
+"""The static frames' size in inches, the book's column wide and low (page weight).
+
+(:data:`~helpers.viz.COLUMN_WIDTH`, 2.2): a low frame keeps the scrubber's PNGs small."""
 
 
 def _side(d: int) -> int:
@@ -325,11 +327,18 @@ class NudgeView:
 
     def __init__(self, vmax: float) -> None:
         self.vmax = vmax
+        """The weight map's fixed colour limit, drawn from -vmax to vmax (0 is white)."""
         self.plot = _BlitPlot(left=0.75)  # room for losses with four decimals
+        """The loss plot, 420x220 px, a cached background with the moving parts on top.
+
+        Only the point and the tangent are redrawn for a new nudge (blitting).
+        """
         self.weight: tuple | None = None
+        """(channel, row, col) of the weight the loss curve is drawn for, None at first."""
         ax = self.plot.ax
         (self.curve,) = ax.plot([], [], color="0.3")
         self.trained = ax.axvline(0.0, color="0.6", ls=":", lw=1)
+        """The dotted vertical line at the chosen weight's trained value."""
         ax.set_ylabel("training loss")
         ax.ticklabel_format(axis="y", useOffset=False)
         (tangent,) = ax.plot([], [], color="#e66101", lw=2, animated=True)
@@ -337,6 +346,10 @@ class NudgeView:
         self.plot.moving = [tangent, point]
 
     def show(self, frame: dict[str, Any]) -> tuple[bytes, bytes]:
+        """Draw a :func:`nudge_frame` and return (weight map PNG, loss plot PNG).
+
+        The map has the nudged pixel boxed; a new weight also redraws the loss curve.
+        """
         p = frame["params"]
         which = (p["channel"], p["row"], p["col"])
         if which != self.weight:  # the same artists with new data: no new ticks
@@ -361,20 +374,28 @@ class SGDView:
 
     def __init__(self, losses: np.ndarray, vmax: float) -> None:
         self.vmax = vmax
+        """The weight map's fixed colour limit, drawn from -vmax to vmax (0 is white)."""
         self.plot = _BlitPlot()
+        """The loss plot, 420x220 px, a cached background with the moving parts on top.
+
+        Only the smoothed loss so far and the current step's line are redrawn (blitting).
+        """
         ax = self.plot.ax
         steps = np.arange(1, len(losses) + 1)
         self.smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")
+        """The loss averaged over 20 steps, (steps - 19,), entry i for steps i+1 to i+20."""
         ax.plot(steps, losses, color="0.85", lw=0.6)
         ax.plot(steps[19:], self.smooth, color="0.55", lw=1)
         ax.set_xlabel("SGD step")
         ax.set_ylabel("training loss")
         (self.so_far,) = ax.plot([], [], color="#5e3c99", lw=1.5, animated=True)
         self.now = ax.axvline(1, color="#e66101", lw=1, animated=True)
+        """The orange vertical line at the step shown, redrawn on every frame."""
         self.plot.moving = [self.so_far, self.now]
         self.plot.freeze()
 
     def show(self, frame: dict[str, Any]) -> tuple[bytes, bytes]:
+        """Draw an :func:`sgd_frame` and return (weight map PNG, loss plot PNG)."""
         step = frame["step"]
         shown = self.smooth[: max(step - 19, 0)]
         self.so_far.set_data(np.arange(20, 20 + len(shown)), shown)

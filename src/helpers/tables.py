@@ -60,7 +60,9 @@ class Table:
         if not columns:
             raise ValueError("a table needs at least one column")
         self.columns = [str(c) for c in columns]
+        """The column headers as strings; the first one names the rows."""
         self.rows = [[str(cell) for cell in row] for row in rows]
+        """The rows, each a list of one string per column (the first is the row's name)."""
         for i, row in enumerate(self.rows):
             if len(row) != len(self.columns):
                 raise ValueError(
@@ -68,6 +70,7 @@ class Table:
                     f"(one per column: {self.columns})"
                 )
         self.caption = caption
+        """The line shown above the table (HTML ``<caption>``), or None for no caption."""
 
     def _repr_html_(self) -> str:
         head = "".join(f'<th scope="col">{escape(c)}</th>' for c in self.columns)

@@ -40,15 +40,17 @@ def device() -> torch.device:
 
 @dataclass
 class History:
-    """What happened during :func:`fit`.
-
-    The mean training loss of each epoch (summed over the models when several train
-    together), the wall time in seconds and the device.
-    """
+    """What happened during :func:`fit`: the loss per epoch, the time, the device."""
 
     loss: list[float] = field(default_factory=list)
+    """The mean training loss of each epoch, one float per epoch.
+
+    When several models train together it is the sum of their losses.
+    """
     seconds: float = 0.0
+    """The wall time of the whole training, in seconds."""
     device: str = "cpu"
+    """The torch device the models trained on, e.g. ``"cpu"`` or ``"cuda"``."""
 
 
 def one_cycle(total_steps: int, warmup: float = 0.25) -> Callable[[int], float]:

@@ -49,16 +49,16 @@ __all__ = [
 ]
 
 DPI = 100
-"""CSS pixels per inch of a figure: a figure 6.8 inches wide is shown 680 px wide."""
+"""CSS pixels per inch of a figure, so a figure 6.8 inches wide is shown 680 px wide."""
 
 PIXEL_RATIO = 2
-"""Saved pixels per CSS pixel: PNGs carry twice the pixels they are shown with."""
+"""Saved pixels per CSS pixel; PNGs carry twice the pixels they are shown with."""
 
 COLUMN_WIDTH = 6.8
-"""The widest a figure may be, in inches: the book's text column (688 px at 1280 px)."""
+"""The widest a figure may be, in inches, the book's text column (688 px at 1280 px)."""
 
 MIN_FONT_PT = 8.0
-"""The smallest text a figure may hold, in points: 8 pt is 11 px on screen."""
+"""The smallest text a figure may hold, in points; 8 pt is 11 px on screen."""
 
 _STYLE = {
     "figure.dpi": DPI,
@@ -149,7 +149,7 @@ white means 0.
 """
 
 OUTLINE = "#ff00ff"
-"""Mask outlines: magenta stands out on sky, leaves and cividis alike."""
+"""The colour of mask outlines, magenta, which stands out on sky, leaves and cividis."""
 
 
 def to_hwc(image: np.ndarray) -> np.ndarray:

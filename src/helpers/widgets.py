@@ -55,8 +55,11 @@ class Explorer:
         if not isinstance(static_html, str) or not static_html:
             raise ValueError("static_html must be a non-empty HTML string")
         self.widget = widget
+        """The ipywidgets widget, live in a kernel (JupyterLab, Jupyter Notebook)."""
         self.static_html = static_html
+        """The HTML a reader without a kernel sees (the book), e.g. a :func:`scrubber`."""
         self.name = name
+        """A short name, e.g. ``"nudge explorer"``, also the output's plain-text form."""
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
