@@ -15,7 +15,6 @@ from helpers.sgd_explorers import (
     FIGSIZE,
     NudgeView,
     SGDView,
-    colorbar_png,
     draw_nudge,
     draw_sgd,
     map_png,
@@ -26,7 +25,7 @@ from helpers.sgd_explorers import (
     sgd_frame,
     weight_map,
 )
-from helpers.viz import COLUMN_WIDTH, DIVERGING
+from helpers.viz import COLUMN_WIDTH, DIVERGING, colorbar_png
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,4 @@
 import re
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -85,15 +84,6 @@ def test_scene_frame_follows_the_parameters():
     assert a["image"].shape == (3, 48, 48) and a["mask"].shape == (48, 48)
     assert abs(a["center"][1] - 0.3) < 0.03 and abs(b["center"][1] - 0.7) < 0.03
     assert a["pixels"] == int(a["mask"].sum()) > 0
-
-
-def test_scene_frame_is_fast_enough_for_live_redraw():
-    scene_frame(0.5, 0.5)
-    start = time.perf_counter()
-    for x in np.linspace(0.2, 0.8, 20):
-        to_png(**{k: v for k, v in scene_frame(0.5, x).items() if k in ("image", "mask")})
-    # generous: the budget is 100 ms per redraw; the benchmark measures it properly
-    assert (time.perf_counter() - start) / 20 < 0.5
 
 
 def test_scrubber_is_self_contained():

@@ -20,8 +20,7 @@ from matplotlib.figure import Figure, SubFigure
 
 from helpers.models import PooledCNN
 from helpers.scenes import render_scene
-from helpers.sgd_explorers import colorbar_png
-from helpers.viz import CMAP, COLUMN_WIDTH, overlay, overlay_png
+from helpers.viz import CMAP, COLUMN_WIDTH, colorbar_png, overlay, overlay_png
 from helpers.widgets import Explorer, scene_reach, scrubber
 
 __all__ = [

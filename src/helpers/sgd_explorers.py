@@ -19,13 +19,12 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers.logistic import Run
-from helpers.viz import COLUMN_WIDTH, DIVERGING, DPI, PIXEL_RATIO
+from helpers.viz import COLUMN_WIDTH, DIVERGING, DPI, colorbar_png
 from helpers.widgets import Explorer, scrubber
 
 __all__ = [
@@ -39,7 +38,6 @@ __all__ = [
     "draw_sgd",
     "sgd_explorer",
     "map_png",
-    "colorbar_png",
     "NudgeView",
     "SGDView",
 ]
@@ -254,33 +252,6 @@ def map_png(
     buffer = io.BytesIO()
     image = Image.fromarray((big * 255).round().astype(np.uint8))
     image.save(buffer, format="PNG", compress_level=1)  # fast: it goes to a kernel's view
-    return buffer.getvalue()
-
-
-def colorbar_png(
-    cmap: str,
-    vmin: float,
-    vmax: float,
-    label: str,
-    *,
-    height: int = 192,
-    extend: str = "neither",
-) -> bytes:
-    """A vertical colour bar with ticks and ``label``, as a PNG for a live view.
-
-    It is ``height`` CSS pixels tall (the picture it stands beside) and 90 wide, at
-    :data:`~helpers.viz.PIXEL_RATIO` times the pixels; the bar spans the picture's
-    height. Drawn once: the live views keep one fixed colour scale. ``extend="max"``
-    ends the bar in a triangle: weights above ``vmax`` are clipped to its colour.
-    """
-    fig = Figure(figsize=(0.9, height / DPI), dpi=DPI)
-    FigureCanvasAgg(fig)
-    tip = 0.1 if extend != "neither" else 0.0  # the triangle goes inside the picture
-    bar = fig.add_axes((0.06, 0.02 + tip, 0.15, 0.96 - 2 * tip))
-    fig.colorbar(ScalarMappable(Normalize(vmin, vmax), cmap), cax=bar, extend=extend)
-    bar.set_ylabel(label)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI * PIXEL_RATIO)
     return buffer.getvalue()
 
 

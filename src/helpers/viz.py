@@ -46,6 +46,7 @@ __all__ = [
     "overlay",
     "to_png",
     "overlay_png",
+    "colorbar_png",
 ]
 
 DPI = 100
@@ -328,6 +329,37 @@ def overlay_png(
     colours = colormaps[CMAP](np.clip(weights / max(top, 1e-12), 0.0, 1.0))[..., :3]
     heat = np.repeat(np.repeat(colours, big_h // h, axis=0), big_w // w, axis=1)
     return to_png((1 - alpha) * img + alpha * heat, scale=scale, mask=mask)
+
+
+def colorbar_png(
+    cmap: str,
+    vmin: float,
+    vmax: float,
+    label: str,
+    *,
+    height: int = 192,
+    extend: str = "neither",
+) -> bytes:
+    """A vertical colour bar with ticks and ``label``, as a PNG for a live view.
+
+    It is ``height`` CSS pixels tall (the picture it stands beside) and 90 wide, at
+    :data:`PIXEL_RATIO` times the pixels; the bar spans the picture's
+    height. Drawn once: the live views keep one fixed colour scale. ``extend="max"``
+    ends the bar in a triangle: weights above ``vmax`` are clipped to its colour.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    fig = Figure(figsize=(0.9, height / DPI), dpi=DPI)
+    FigureCanvasAgg(fig)
+    tip = 0.1 if extend != "neither" else 0.0  # the triangle goes inside the picture
+    bar = fig.add_axes((0.06, 0.02 + tip, 0.15, 0.96 - 2 * tip))
+    fig.colorbar(ScalarMappable(Normalize(vmin, vmax), cmap), cax=bar, extend=extend)
+    bar.set_ylabel(label)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI * PIXEL_RATIO)
+    return buffer.getvalue()
 
 
 use_book_style()
