@@ -164,3 +164,34 @@ def test_lab_serves_copies(lab):
     """The server serves copies in a temporary folder, never the notebooks themselves."""
     assert lab.root.resolve() != NOTEBOOKS.resolve()
     assert sorted(p.name for p in lab.root.glob("*.ipynb")) == NAMES
+
+
+@pytest.fixture(scope="module")
+def trusted_lab(tmp_path_factory):
+    """JupyterLab on a trusted copy, as ``make lab`` opens the notebooks."""
+    server = start_lab(NOTEBOOKS, tmp_path_factory.mktemp("trusted_lab"), trusted=True)
+    yield server
+    server.stop()
+
+
+def test_trusted_explorer_plays_before_its_cell_runs(trusted_lab, browser):
+    """Trusted (``make lab``), the saved player runs: its controls show, the note goes,
+    and its next-frame button changes the picture, all before any cell runs."""
+    name = next((n for n in NAMES if explorers(NOTEBOOKS / n)), None)
+    if name is None:
+        pytest.skip("no explorer in the saved outputs")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        notebook = open_notebook(page, trusted_lab, name, timeout=60_000)
+        index, k, explorer = explorers(trusted_lab.root / name)[0]
+        output = cell(notebook, index).locator(".jp-OutputArea-child").nth(k)
+        player = output.locator("div.explorer-static")
+        player.wait_for(timeout=30_000)
+        frame = player.locator("img.explorer-frame")
+        before = frame.get_attribute("src")
+        assert player.locator(".explorer-controls").is_visible(), f"{explorer}: no controls"
+        assert not player.locator(".explorer-note").count(), f"{explorer}: note left"
+        player.locator('button[aria-label="next frame"]').click()
+        assert frame.get_attribute("src") != before, f"{explorer}: next did not move"
+    finally:
+        page.close()

@@ -88,10 +88,11 @@ def bird_and_leaf_targets(scenes: Scenes) -> np.ndarray:
 def outputs(
     models: Mapping[str, PooledCNN], images: torch.Tensor, batch_size: int = 500
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each model's bird logits (N,) and pooling weights (N, h, w) of query 0, in eval
-    mode, for images (N, 3, H, W) on the models' device (they must share one);
-    models that share a backbone get its features computed once per batch, not once
-    per model."""
+    """Each model's bird logits (N,) and pooling weights (N, h, w), in eval mode.
+
+    For images (N, 3, H, W), on the models' device (they must share one); the weights
+    are those of query 0. Models that share a backbone get its features computed once
+    per batch, not once per model."""
     devices = {next(m.parameters()).device for m in models.values()}
     if len(devices) != 1:
         raise ValueError(
@@ -271,14 +272,16 @@ def over_seeds(
 
 
 def live_table(result: Mapping[str, Mapping[str, float]], caption: str) -> Table:
-    """A :func:`measure` result as a table: one row per head, with the flat baseline."""
+    """A :func:`measure` result as a table: one row per head, with the flat baseline
+    and the mass as a multiple of it."""
     rows = [
         [HEADS.get(name, name)]
         + [f"{r[k]:.3f}" for k in ("accuracy", "recall", "false_alarm")]
-        + [f"{r['mass']:.2f}", f"{r['flat']:.2f}"]
+        + [f"{r['mass']:.2f}", f"{r['flat']:.2f}", f"{r['mass'] / r['flat']:.1f}"]
         for name, r in result.items()
     ]
-    return Table(["head", *_COLUMNS.values(), "flat"], rows, caption=caption)
+    columns = ["head", *_COLUMNS.values(), "flat", "times flat"]
+    return Table(columns, rows, caption=caption)
 
 
 def seeds_table(committed: Mapping[str, Any], variant: str, half: str) -> Table:

@@ -218,7 +218,7 @@ def show_scenes(
     nrows = -(-n // ncols)
     side = min(1.2, COLUMN_WIDTH / ncols)  # inches per scene: the grid fits the column
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(side * ncols, (side + 0.15) * nrows), squeeze=False
+        nrows, ncols, figsize=(side * ncols, (side + 0.3) * nrows), squeeze=False
     )
     for i, ax in enumerate(axes.flat):
         if i >= n:
