@@ -35,11 +35,16 @@ $(CHROMIUM):
 	$$SUDO apt-get update -qq && \
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
+# Every Python process of the tests (pytest, the notebooks' kernels, JupyterLab) has
+# connections to non-local addresses refused (tests/offline/sitecustomize.py): a
+# download added to a notebook or helper fails a test instead of a reader offline.
+OFFLINE := COURSE_OFFLINE=1 PYTHONPATH=$(abspath tests/offline)
+
 ## test: build the book, then the helper tests and the browser test of the built book,
 ## every notebook against its saved outputs (nbval), and lint
 test: $(STAMP) $(NODE) $(CHROMIUM) book
-	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
+	$(OFFLINE) $(PY) -m pytest tests
+	$(OFFLINE) $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(VENV)/bin/ruff check src tests benchmarks experiments tools
 	$(VENV)/bin/ruff format --check src tests benchmarks experiments tools
 	$(VENV)/bin/ruff check --line-length 79 notebooks

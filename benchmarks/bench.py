@@ -3,7 +3,9 @@
 Measures, on whatever machine runs it (the GPU when one is present):
 
 - each notebook executed in a fresh kernel, three times (median), with its kernel
-  start and its slowest cells, and the kernel's peak memory;
+  start and its slowest cells, and the kernel's peak memory; and whether the numbers
+  it printed were identical over the three runs (a digest of each run's numbers:
+  deterministic, proven, not assumed);
 - the whole course: every notebook executed and the book built, from a fresh copy of
   the repository with an empty execution cache;
 - 10,000 scenes generated (median of five);
@@ -94,8 +96,11 @@ def run_notebook(path: Path) -> dict[str, Any]:
                 {"cell": i, "code": first, "seconds": (end - start).total_seconds()}
             )
     in_cells = sum(c["seconds"] for c in cells)
+    numbers = budgets.printed_numbers(nb)
     return {
         "seconds": seconds,
+        "digest": budgets.digest(numbers),  # determinism: equal over runs
+        "numbers": len(numbers),
         "cells_seconds": in_cells,
         "outside_cells": seconds - in_cells,  # kernel start, imports' set-up, shutdown
         "slowest": sorted(cells, key=lambda c: -c["seconds"])[:3],
@@ -122,6 +127,8 @@ def notebooks(runs: int) -> dict[str, Any]:
                 "outside_cells": middle["outside_cells"],
                 "slowest": middle["slowest"],
                 "kernel_peak_mb": max(r["kernel_peak_mb"] for r in results),
+                "digests": [r["digest"] for r in results],
+                "numbers": middle["numbers"],
             }
     return out
 

@@ -7,6 +7,8 @@ the table that ``make bench`` prints and writes into the README.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +29,41 @@ REDRAW_MS = 100.0
 TRAIN_ACCURACY = 0.95
 TRAIN_SECONDS = 60.0
 """The attention-pooling model: >= 95% test accuracy within 60 s of training."""
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_NOT_NUMBERS = re.compile(
+    r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]*|<script.*?</script>", re.S
+)
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def printed_numbers(nb: Any) -> list[str]:
+    """Every number an executed notebook printed, cell by cell, in order.
+
+    From what a reader reads: standard output, and each result's text/plain and
+    text/html (tables), with inline images and scripts left out. Not stderr and not
+    widget outputs (progress bars and explorers, whose text is elapsed time).
+    """
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                texts = [output.get("text", "")] if output.get("name") == "stdout" else []
+            else:
+                data = output.get("data", {})
+                if _WIDGET in data:
+                    continue
+                texts = [data.get(k, "") for k in ("text/plain", "text/html")]
+            for text in texts:
+                text = _NOT_NUMBERS.sub("", "".join(text))
+                found += [f"{i}:{n}" for n in _NUMBER.findall(text)]
+    return found
+
+
+def digest(numbers: Sequence[str]) -> str:
+    """A short fingerprint of :func:`printed_numbers`: equal runs, equal digests."""
+    return hashlib.sha256("\n".join(numbers).encode()).hexdigest()[:16]
 
 
 def summary(seconds: Sequence[float]) -> dict[str, float]:
@@ -60,7 +97,8 @@ def _check(what: str, measured: float, limit: float, unit: str, *, most: bool = 
 def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Each budget of COURSE.md §7 against the measurements, one row per check.
 
-    ``results`` is what :mod:`bench` collects: ``notebooks`` {name: {"median": s}},
+    ``results`` is what :mod:`bench` collects: ``notebooks`` {name: {"median": s,
+    "digests": [one per run], "numbers": count}},
     ``course`` {"seconds"}, ``scenes`` {"median"}, ``widgets`` {name: {"redraw":
     {"p95": ms}}}, ``training`` {"budget": {"device", "seeds": {seed: {"accuracy",
     "seconds"}}}} and ``device`` {"expected", "used"}.
@@ -69,6 +107,19 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     for name, nb in sorted(results["notebooks"].items()):
         limit = HEAVIEST_SECONDS if name == HEAVIEST_NOTEBOOK else NOTEBOOK_SECONDS
         rows.append(_check(f"notebook {name} (median of runs)", nb["median"], limit, "s"))
+        distinct = len(set(nb["digests"]))
+        rows.append(
+            {
+                "budget": f"notebook {name}: printed numbers, run to run",
+                "limit": "identical",
+                "measured": (
+                    f"{nb['numbers']} numbers, identical over {len(nb['digests'])} runs"
+                    if distinct == 1
+                    else f"{distinct} different results over {len(nb['digests'])} runs"
+                ),
+                "passed": distinct == 1,
+            }
+        )
     rows.append(
         _check(
             "whole course: notebooks + book build",

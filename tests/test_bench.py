@@ -25,8 +25,18 @@ def passing() -> dict:
     """Measurements that meet every budget."""
     return {
         "notebooks": {
-            "00_bird_scenes": {"median": 15.0, "kernel_peak_mb": 400.0},
-            "04_attention": {"median": 100.0, "kernel_peak_mb": 900.0},
+            "00_bird_scenes": {
+                "median": 15.0,
+                "kernel_peak_mb": 400.0,
+                "digests": ["a1", "a1", "a1"],
+                "numbers": 40,
+            },
+            "04_attention": {
+                "median": 100.0,
+                "kernel_peak_mb": 900.0,
+                "digests": ["b2", "b2", "b2"],
+                "numbers": 300,
+            },
         },
         "course": {"seconds": 300.0, "peak_mb": 1000.0},
         "scenes": {"median": 2.0},
@@ -62,7 +72,8 @@ def failed(results: dict) -> list[str]:
 def test_every_budget_passes_when_met():
     rows = budgets.verdicts(passing())
     assert all(row["passed"] for row in rows)
-    assert len(rows) == 8  # 2 notebooks, course, scenes, 1 widget, 2 for the model, device
+    # 2 notebooks (time, numbers), course, scenes, 1 widget, 2 for the model, device
+    assert len(rows) == 10
 
 
 @pytest.mark.parametrize(
@@ -170,3 +181,40 @@ def test_redraw_driver_refuses_an_explorer_without_controls():
 
     with pytest.raises(ValueError, match="no controls"):
         bench.redraw_times(Bare(), 3)
+
+
+def test_a_notebook_whose_numbers_change_between_runs_fails():
+    results = copy.deepcopy(passing())
+    results["notebooks"]["04_attention"]["digests"] = ["b2", "b2", "c3"]
+    assert failed(results) == ["notebook 04_attention: printed numbers, run to run"]
+
+
+def test_printed_numbers_are_what_a_reader_reads():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="accuracy 0.957, 3 seeds\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="12.3 it/s\n"),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/plain": "0%| 0/564 [00:01]", budgets._WIDGET: {"model_id": "x"}},
+        ),
+        nbformat.v4.new_output(
+            "execute_result",
+            data={
+                "text/plain": "<Table>",
+                "text/html": "<td>0.61 (0.57–0.65)</td>"
+                '<img src="data:image/png;base64,AB12">'
+                "<script>var a = 5;</script>",
+            },
+            execution_count=1,
+        ),
+    ]
+    nb.cells = [cell]
+    numbers = budgets.printed_numbers(nb)
+    assert numbers == ["0:0.957", "0:3", "0:0.61", "0:0.57", "0:0.65"]
+    changed = copy.deepcopy(nb)
+    changed.cells[0].outputs[0]["text"] = "accuracy 0.958, 3 seeds\n"
+    assert budgets.digest(budgets.printed_numbers(changed)) != budgets.digest(numbers)
