@@ -15,6 +15,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Every kernel of .venv imports ipywidgets at its start (see the file's comment), so
+# JupyterLab's first question to a new kernel finds the widgets' comm target.
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
+$(KERNEL_CONFIG): tools/ipython_kernel_config.py $(STAMP)
+	mkdir -p $(dir $@) && cp $< $@
+
 # MathJax served by the book itself (no CDN): npm installs the pinned package, and its
 # es5 build is copied to _mathjax/mathjax, which _config.yml adds to the static files.
 NODE := node_modules/.package-lock.json
@@ -25,7 +31,7 @@ $(MATHJAX): $(NODE)
 	rm -rf _mathjax && mkdir -p _mathjax && cp -r node_modules/mathjax/es5 _mathjax/mathjax
 
 ## book: execute every notebook and build the HTML book into _build/html (warnings fail)
-book: $(STAMP) $(MATHJAX)
+book: $(STAMP) $(KERNEL_CONFIG) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).
@@ -42,7 +48,7 @@ OFFLINE := COURSE_OFFLINE=1 PYTHONPATH=$(abspath tests/offline)
 
 ## test: build the book, then the helper tests and the browser test of the built book,
 ## every notebook against its saved outputs (nbval), and lint
-test: $(STAMP) $(NODE) $(CHROMIUM) book
+test: $(STAMP) $(KERNEL_CONFIG) $(NODE) $(CHROMIUM) book
 	$(OFFLINE) $(PY) -m pytest tests
 	$(OFFLINE) $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(VENV)/bin/ruff check src tests benchmarks experiments tools
@@ -53,16 +59,16 @@ test: $(STAMP) $(NODE) $(CHROMIUM) book
 ## lab: trust the course's notebooks (so each explorer's saved player runs before its
 ## cell does; `make notebooks` saves them without widget views), then open JupyterLab
 ## on them, in the same environment
-lab: $(STAMP)
+lab: $(STAMP) $(KERNEL_CONFIG)
 	$(VENV)/bin/jupyter trust notebooks/*.ipynb
 	$(VENV)/bin/jupyter lab notebooks
 
 ## notebooks: re-execute every notebook in place and save it clean (tools/execute_notebooks.py)
-notebooks: $(STAMP)
+notebooks: $(STAMP) $(KERNEL_CONFIG)
 	$(PY) tools/execute_notebooks.py
 
 ## experiments: chapter 4's three-seed results into experiments/chapter4.json (~16 min)
-experiments: $(STAMP)
+experiments: $(STAMP) $(KERNEL_CONFIG)
 	$(PY) experiments/chapter4.py
 
 ## budget: chapter 4's model against its training budget (>= 95% in 60 s), 3 seeds (~3 min)
@@ -71,7 +77,7 @@ budget: $(STAMP)
 
 ## bench: measure every budget of COURSE.md §7 (~16 min): benchmarks/results.json, the
 ## README's table; exits 1 when a budget fails
-bench: $(STAMP) $(MATHJAX)
+bench: $(STAMP) $(KERNEL_CONFIG) $(MATHJAX)
 	$(PY) benchmarks/bench.py
 
 clean:

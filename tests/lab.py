@@ -10,8 +10,10 @@ process group is killed by :meth:`Lab.stop` (call it from a fixture's finalizer)
 
 :func:`chromium` launches Debian's Chromium through Playwright (never a downloaded
 browser); :func:`open_notebook`, :func:`cell`, :func:`wait_kernel_idle` and
-:func:`run_all_cells` drive JupyterLab's page, and :func:`explorers` finds the
-explorers in a notebook's saved outputs. The app is exposed in the page as
+:func:`run_all_cells` drive JupyterLab's page (:func:`shutdown_kernel` ends its
+kernel), :func:`explorers` finds the explorers in a notebook's saved outputs and
+:func:`live_explorers` those in its outputs after its cells ran, and
+:func:`cell_errors` the errors among them. The app is exposed in the page as
 ``window.jupyterapp`` (its commands, e.g. ``jupyterapp.commands.execute(...)`` in
 ``page.evaluate``, and the current notebook's widgets and kernel).
 """
@@ -314,5 +316,69 @@ def run_all_cells(page: Any, timeout: float = 600_000) -> bool:
     page.set_default_timeout(timeout)
     try:
         return page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
+    finally:
+        page.set_default_timeout(30_000)
+
+
+_LIVE_EXPLORERS = """(view) => {
+    const cells = jupyterapp.shell.currentWidget.content.model.cells;
+    const found = [];
+    for (let i = 0; i < cells.length; i++) {
+        const outputs = cells.get(i).outputs;  // undefined for markdown cells
+        for (let k = 0; k < (outputs ? outputs.length : 0); k++) {
+            const data = outputs.get(k).data;
+            if (data[view] && data["text/html"]) {
+                const plain = [].concat(data["text/plain"] || "explorer").join("");
+                found.push([i, k, plain.split(" (")[0]]);
+            }
+        }
+    }
+    return found;
+}"""
+
+
+def live_explorers(page: Any) -> list[tuple[int, int, str]]:
+    """(cell index, output index, name) of each explorer in the open notebook's
+    outputs as they are now (e.g. after :func:`run_all_cells`): an output with a
+    widget view beside static HTML (a ``helpers.widgets.Explorer``)."""
+    return [tuple(found) for found in page.evaluate(_LIVE_EXPLORERS, VIEW)]
+
+
+_CELL_ERRORS = """() => {
+    const cells = jupyterapp.shell.currentWidget.content.model.cells;
+    const found = [];
+    for (let i = 0; i < cells.length; i++) {
+        const outputs = cells.get(i).outputs;
+        for (let k = 0; k < (outputs ? outputs.length : 0); k++) {
+            const out = outputs.get(k).toJSON();
+            const text = [].concat(out.text || "").join("");
+            if (out.output_type === "error") {
+                found.push([i, `${out.ename}: ${out.evalue}`]);
+            } else if (out.name === "stderr" && text.includes("Traceback")) {
+                found.push([i, text.trim().split("\\n").slice(-1)[0]]);
+            }
+        }
+    }
+    return found;
+}"""
+
+
+def cell_errors(page: Any) -> list[tuple[int, str]]:
+    """(cell index, last line) of each error output, and of each stderr output with a
+    Python traceback, in the open notebook's outputs as they are now."""
+    return [tuple(found) for found in page.evaluate(_CELL_ERRORS)]
+
+
+def shutdown_kernel(page: Any, timeout: float = 30_000) -> None:
+    """Shut the open notebook's kernel down (frees its memory and CPU before the next
+    notebook; :meth:`Lab.stop` would end it too)."""
+    page.set_default_timeout(timeout)
+    try:
+        page.evaluate(
+            """async () => {
+                const context = window.jupyterapp?.shell.currentWidget?.sessionContext;
+                if (context?.session?.kernel) await context.shutdown();
+            }"""
+        )
     finally:
         page.set_default_timeout(30_000)

@@ -1,0 +1,61 @@
+"""A new kernel of the course's environment answers JupyterLab's first widget question.
+
+JupyterLab's widget manager opens the comm target "jupyter.widget.control" on every
+new kernel, before any cell runs, and asks for the widgets' states. The kernel
+imports ipywidgets at its start (tools/ipython_kernel_config.py, installed into .venv
+by the Makefile), so the target exists: no "No such comm target registered" on
+stderr, and the kernel answers with its (empty) states.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+CONFIG = Path(sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.py"
+
+
+def test_kernel_config_is_installed_from_tools():
+    source = Path(__file__).resolve().parents[1] / "tools" / "ipython_kernel_config.py"
+    assert CONFIG.exists(), f"{CONFIG} is missing: the Makefile installs it"
+    assert CONFIG.read_text() == source.read_text(), f"{CONFIG} is stale: `make test`"
+
+
+def test_a_new_kernel_answers_the_widget_control_comm():
+    from jupyter_client.manager import start_new_kernel
+
+    if not CONFIG.exists():
+        pytest.fail(f"{CONFIG} is missing: the Makefile installs it")
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        comm = uuid.uuid4().hex
+        message = client.session.msg(
+            "comm_open",
+            {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}},
+            metadata={"version": "1.0.0"},
+        )
+        client.shell_channel.send(message)
+        ask = {"comm_id": comm, "data": {"method": "request_states"}}
+        client.shell_channel.send(client.session.msg("comm_msg", ask))
+        seen, deadline = [], time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                reply = client.get_iopub_msg(timeout=1)
+            except Exception:  # queue.Empty: nothing yet
+                continue
+            kind, content = reply["msg_type"], reply["content"]
+            if kind == "stream" and content.get("name") == "stderr":
+                seen.append(content["text"])
+            if kind == "comm_msg" and content.get("comm_id") == comm:
+                assert content["data"]["method"] == "update_states"
+                break
+        else:
+            pytest.fail(f"the kernel never answered the widget control comm: {seen}")
+        assert not seen, f"the kernel wrote to stderr: {seen}"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
