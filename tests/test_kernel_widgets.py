@@ -39,9 +39,23 @@ def test_a_new_kernel_answers_the_widget_control_comm():
             metadata={"version": "1.0.0"},
         )
         client.shell_channel.send(message)
+        seen, deadline = [], time.monotonic() + 60
+        while time.monotonic() < deadline:  # the kernel has handled the comm_open
+            try:
+                reply = client.get_iopub_msg(timeout=1)
+            except Exception:  # queue.Empty: nothing yet
+                continue
+            content = reply["content"]
+            if reply["msg_type"] == "stream" and content.get("name") == "stderr":
+                seen.append(content["text"])
+            if (
+                reply["msg_type"] == "status"
+                and content["execution_state"] == "idle"
+                and reply["parent_header"].get("msg_id") == message["header"]["msg_id"]
+            ):
+                break
         ask = {"comm_id": comm, "data": {"method": "request_states"}}
         client.shell_channel.send(client.session.msg("comm_msg", ask))
-        seen, deadline = [], time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 reply = client.get_iopub_msg(timeout=1)

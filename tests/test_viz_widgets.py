@@ -249,3 +249,18 @@ def test_scene_scrubber_crosses_the_reachable_range():
     html = scene_explorer(frames=4).static_html
     assert html.count("data:image/png;base64") == 4
     assert 'width="340" height="340"' in html
+
+
+def test_tick_labels_and_outside_legends_are_checked():
+    fig, ax = plt.subplots(figsize=(6.8, 3))
+    ax.plot([0, 1])
+    ax.tick_params(labelsize=MIN_FONT_PT - 3)  # tick labels exist once laid out
+    with pytest.raises(ValueError, match="MIN_FONT_PT"):
+        check_figure(fig)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6.8, 3))
+    ax.plot([0, 1], label="a legend placed outside the axes, to the right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    with pytest.raises(ValueError, match="legend or label outside"):
+        figure_png(fig)  # the tight box grows past the column
+    plt.close(fig)

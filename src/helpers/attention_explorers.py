@@ -20,7 +20,7 @@ from matplotlib.figure import Figure, SubFigure
 
 from helpers.models import PooledCNN
 from helpers.scenes import render_scene
-from helpers.viz import CMAP, COLUMN_WIDTH, colorbar_png, overlay, overlay_png
+from helpers.viz import CMAP, COLUMN_WIDTH, colorbar_png, overlay, overlay_png, to_hwc
 from helpers.widgets import Explorer, scene_reach, scrubber
 
 __all__ = [
@@ -100,9 +100,7 @@ def _inches(fig: Figure | SubFigure) -> tuple[float, float]:
     return fig.bbox.width / fig.dpi, fig.bbox.height / fig.dpi
 
 
-def _layout(
-    n: int, title_lines: int, suptitle: bool
-) -> tuple[float, float, float, float, float]:
+def _layout(title_lines: int, suptitle: bool) -> tuple[float, float, float, float, float]:
     """The margins of :func:`draw_maps` in inches: (top, bottom, left, gap between
     maps, width of the colour bar with its gap, ticks and label)."""
     top = 0.1 + 0.17 * title_lines + (0.28 if suptitle else 0.0)
@@ -120,7 +118,7 @@ def maps_figsize(
     """The (width, height) in inches that fits ``n`` maps ``side`` inches square in
     :func:`draw_maps`, with titles of ``title_lines`` lines and, if asked, a suptitle;
     ``width`` widens it (the maps stay centred)."""
-    top, bottom, left, gap, bar = _layout(n, title_lines, suptitle)
+    top, bottom, left, gap, bar = _layout(title_lines, suptitle)
     needed = left + n * side + (n - 1) * gap + bar + 0.05
     if width is not None and width < needed - 1e-9:
         raise ValueError(f"{n} maps {side} inches wide need {needed:.2f} inches")
@@ -149,9 +147,10 @@ def draw_maps(
     """
     vmax = vmax if vmax is not None else max(float(m.max()) for m in maps.values())
     n = len(maps)
+    size_h, size_w = to_hwc(image).shape[:2]
     width, height = _inches(fig)
     lines = max(str(titles[name]).count("\n") + 1 for name in maps)
-    top, bottom, left, gap, bar = _layout(n, lines, suptitle is not None)
+    top, bottom, left, gap, bar = _layout(lines, suptitle is not None)
     side = min(height - top - bottom, (width - left - (n - 1) * gap - bar - 0.05) / n)
     if side <= 0.3:
         raise ValueError(
@@ -164,8 +163,8 @@ def draw_maps(
         ax = fig.add_axes(np.array([x + i * (side + gap), y, side, side]) / inch)
         overlay(ax, image, weights, vmin=0.0, vmax=vmax, colorbar=False, mask=mask)
         ax.set_title(titles[name])
-        ax.set_xticks([0, 20, 40])
-        ax.set_yticks([0, 20, 40])
+        ax.set_xticks(np.arange(0, size_w + 1, 20))  # every 20 pixels of the scene
+        ax.set_yticks(np.arange(0, size_h + 1, 20))
         if i:
             ax.set_ylabel("")
             ax.tick_params(labelleft=False)

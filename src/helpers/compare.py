@@ -268,7 +268,16 @@ def over_seeds(
         raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
     if half not in ("left", "right"):
         raise ValueError(f"half must be 'left' or 'right', got {half!r}")
+    if head not in HEADS or key not in _COLUMNS:
+        raise ValueError(
+            f"head must be one of {list(HEADS)} and key one of {list(_COLUMNS)}, "
+            f"got {head!r} and {key!r}"
+        )
     return [committed[variant][str(s)][half][head][key] for s in committed["seeds"]]
+
+
+def _times(mass: float, flat: float) -> str:
+    return f"{mass / flat:.1f}" if flat > 0 else "n/a"  # no bird pixel: no baseline
 
 
 def live_table(result: Mapping[str, Mapping[str, float]], caption: str) -> Table:
@@ -277,7 +286,7 @@ def live_table(result: Mapping[str, Mapping[str, float]], caption: str) -> Table
     rows = [
         [HEADS.get(name, name)]
         + [f"{r[k]:.3f}" for k in ("accuracy", "recall", "false_alarm")]
-        + [f"{r['mass']:.2f}", f"{r['flat']:.2f}", f"{r['mass'] / r['flat']:.1f}"]
+        + [f"{r['mass']:.2f}", f"{r['flat']:.2f}", _times(r["mass"], r["flat"])]
         for name, r in result.items()
     ]
     columns = ["head", *_COLUMNS.values(), "flat", "times flat"]

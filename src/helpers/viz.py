@@ -56,7 +56,7 @@ PIXEL_RATIO = 2
 """Saved pixels per CSS pixel; PNGs carry twice the pixels they are shown with."""
 
 COLUMN_WIDTH = 6.8
-"""The widest a figure may be, in inches, the book's text column (688 px at 1280 px)."""
+"""The widest a figure may be, in inches (680 px), within the book's 688 px column."""
 
 MIN_FONT_PT = 8.0
 """The smallest text a figure may hold, in points; 8 pt is 11 px on screen."""
@@ -102,7 +102,11 @@ def small_text(fig: Figure) -> list[str]:
 
 
 def check_figure(fig: Figure) -> None:
-    """Raise ``ValueError`` if ``fig`` is wider than the column or holds small text."""
+    """Raise ``ValueError`` if ``fig`` is wider than the column or holds small text.
+
+    The figure is laid out first (drawn without rendering): tick labels exist only
+    then, and they are the smallest text of most figures."""
+    fig.draw_without_rendering()
     width = fig.get_figwidth()
     if width > COLUMN_WIDTH + 1e-9:
         raise ValueError(
@@ -136,6 +140,11 @@ def figure_png(fig: Figure) -> tuple[bytes, dict[str, Any]] | None:
     from PIL import Image
 
     w, h = Image.open(io.BytesIO(data)).size
+    if w / PIXEL_RATIO > COLUMN_WIDTH * DPI + 2:  # the tight box took in an outside legend
+        raise ValueError(
+            f"the figure's content is {w / PIXEL_RATIO / DPI:.2f} inches wide (a legend "
+            f"or label outside it?): at most helpers.viz.COLUMN_WIDTH = {COLUMN_WIDTH}"
+        )
     return data, {"width": w // PIXEL_RATIO, "height": h // PIXEL_RATIO}
 
 

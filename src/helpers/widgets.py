@@ -174,6 +174,8 @@ def scrubber(
         raise ValueError("alt must describe the animation for readers who cannot see it")
     if len(frames) < 2:
         raise ValueError(f"a scrubber needs at least 2 frames, got {len(frames)}")
+    if not isinstance(interval_ms, int) or interval_ms < 20:
+        raise ValueError(f"interval_ms must be an int of at least 20, got {interval_ms!r}")
     fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
     uris = []
