@@ -7,9 +7,9 @@ import pytest
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 from PIL import Image
 
+from figure_checks import text_problems
 from helpers.attention_explorers import (
     PICTURE,
     draw_maps,
@@ -101,37 +101,6 @@ def test_explorers_have_live_and_static_forms(heads):
         assert Image.open(BytesIO(bar.value)).size == (2 * int(bar.width), 2 * PICTURE)
     with pytest.raises(ValueError, match="at least two epochs"):
         epoch_explorer(snapshots[:1], f["image"], f["mask"])
-
-
-def text_problems(fig) -> list[str]:
-    """Texts of a figure, as drawn, that stick out of it, overlap each other or
-    overlap axes they do not belong to (a title over a neighbouring map, say)."""
-    drawn, draw = [], Text.draw
-
-    def record(text, renderer):
-        draw(text, renderer)
-        if text.get_visible() and text.get_text().strip():
-            drawn.append((text, text.get_window_extent(renderer)))
-
-    Text.draw = record
-    try:
-        fig.canvas.draw()
-    finally:
-        Text.draw = draw
-    renderer, frame, problems = fig.canvas.get_renderer(), fig.bbox, []
-    for i, (t, box) in enumerate(drawn):
-        name = repr(t.get_text())
-        if not (frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1):
-            problems.append(f"{name} sticks out of the figure")
-        if not (frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1):
-            problems.append(f"{name} sticks out of the figure")
-        for other, other_box in drawn[i + 1 :]:
-            if box.overlaps(other_box):
-                problems.append(f"{name} overlaps {other.get_text()!r}")
-        for ax in fig.axes:
-            if ax is not t.axes and box.overlaps(ax.get_window_extent(renderer)):
-                problems.append(f"{name} overlaps the axes of {ax.get_title()!r}")
-    return problems
 
 
 def _figure(size) -> Figure:

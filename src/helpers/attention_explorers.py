@@ -18,6 +18,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure, SubFigure
 
+from helpers.compare import HEADS
 from helpers.models import PooledCNN
 from helpers.scenes import render_scene
 from helpers.viz import CMAP, COLUMN_WIDTH, colorbar_png, overlay, overlay_png, to_hwc
@@ -38,7 +39,7 @@ QUERIES = ("bird", "leaf")
 """The attention head's two queries, in order (query 0 "bird", query 1 "leaf").
 
 The ``query`` argument of :func:`heads_frame` (and so of the explorers) names one."""
-TITLES = {"avg": "average", "mask": "fixed mask", "attention": "attention"}
+TITLES = HEADS
 """Plot titles of the three heads, by name; the explorers label each map with them."""
 
 
