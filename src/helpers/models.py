@@ -1,4 +1,10 @@
-"""Chapter 4's models: one CNN backbone, three ways to pool its grid of regions.
+"""The course's torch models: chapter 2's MLP, and chapter 4's CNN with three poolings.
+
+:class:`MLP` (chapter 2) flattens the image and applies fully connected layers: every
+weight connects one pixel (or one hidden unit) to one unit of the next layer, and is
+fixed after training.
+
+Chapter 4's models: one CNN backbone, three ways to pool its grid of regions.
 
 The backbone turns an image (3, 48, 48) into a 6x6 grid of region features (C, 6, 6).
 A pooling head then weights the 36 regions and sums them into one vector, from which a
@@ -27,13 +33,127 @@ from torch import nn
 
 from helpers.attention import scaled_dot_product_attention
 
-__all__ = ["POOLS", "Backbone", "PooledCNN"]
+__all__ = ["ACTIVATIONS", "INITS", "MLP", "POOLS", "Backbone", "PooledCNN"]
 
 POOLS = ("avg", "mask", "attention")
 """The names of the three pooling heads a :class:`PooledCNN` can have.
 
 Average pooling, a fixed learned spatial mask and attention pooling: chapter 4 compares
 them, each built by ``PooledCNN(pool)``."""
+
+
+ACTIVATIONS = ("relu", "tanh")
+"""The hidden units' non-linearities an :class:`MLP` can have."""
+INITS = ("naive", "glorot", "he")
+"""How an :class:`MLP`'s weights are drawn before training (biases start at 0).
+
+``"naive"``: normal with standard deviation 0.01 for every layer (the pre-2010 habit);
+``"glorot"``: normal with variance 2 / (fan_in + fan_out) (Glorot & Bengio 2010);
+``"he"``: normal with variance 2 / fan_in (He et al. 2015)."""
+NAIVE_STD = 0.01
+"""The standard deviation of every weight under the ``"naive"`` initialisation."""
+
+
+def init_std(init: str, fan_in: int, fan_out: int) -> float:
+    """The standard deviation of a layer's initial weights under ``init``.
+
+    A layer maps fan_in inputs to fan_out outputs (its weight is fan_out x fan_in):
+    naive 0.01; Glorot sqrt(2 / (fan_in + fan_out)); He sqrt(2 / fan_in).
+    """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if init == "naive":
+        return NAIVE_STD
+    if init == "glorot":
+        return math.sqrt(2.0 / (fan_in + fan_out))
+    return math.sqrt(2.0 / fan_in)
+
+
+class MLP(nn.Module):
+    """A multilayer perceptron on raw pixels: N images (3, H, W) -> N bird logits.
+
+    The image is flattened to D = 3 H W numbers and rescaled from [0, 1] to [-1, 1]
+    (so inputs have mean near 0, as the initialisation schemes assume), then::
+
+        h_0 = 2 x - 1                      (N, D)
+        h_l = act(h_{l-1} W_l^T + b_l)     (N, hidden[l-1]), l = 1 .. len(hidden)
+        z   = h_L w^T + b                  (N,) the logit of "bird"
+
+    Every layer is an ``nn.Linear`` in :attr:`layers`, in order (the last one gives
+    the logit). ``MLP(hidden=())`` is logistic regression.
+
+    Args:
+        hidden: the widths of the hidden layers, positive ints (e.g. ``(256, 256)``).
+        activation: ``"relu"`` or ``"tanh"`` (see :data:`ACTIVATIONS`).
+        init: ``"naive"``, ``"glorot"`` or ``"he"`` (see :data:`INITS`); applied at
+            construction and by ``helpers.train.reset_parameters`` (so ``fit`` uses
+            it too).
+        size: the images' height and width in pixels (48).
+    """
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (256, 256),
+        *,
+        activation: str = "relu",
+        init: str = "he",
+        size: int = 48,
+    ):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        if isinstance(hidden, int) or not all(
+            isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden
+        ):
+            raise ValueError(f"hidden must be a tuple of positive ints, got {hidden!r}")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be a positive int, got {size!r}")
+        self.activation = activation
+        """The hidden non-linearity, ``"relu"`` or ``"tanh"``."""
+        self.init = init
+        """The initialisation scheme, one of :data:`INITS`."""
+        self.size = size
+        """The images' height and width in pixels."""
+        widths = [3 * size * size, *hidden, 1]
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
+        """The ``nn.Linear`` layers in order: D -> hidden[0] -> ... -> 1."""
+        self.reset_own_parameters()
+
+    def act(self, h: torch.Tensor) -> torch.Tensor:
+        """The hidden non-linearity, elementwise."""
+        return torch.relu(h) if self.activation == "relu" else torch.tanh(h)
+
+    def reset_own_parameters(self) -> None:
+        """Draw every weight by :attr:`init` (:func:`init_std`) and zero the biases."""
+        with torch.no_grad():
+            for layer in self.layers:
+                fan_out, fan_in = layer.weight.shape
+                layer.weight.normal_(0.0, init_std(self.init, fan_in, fan_out))
+                layer.bias.zero_()
+
+    def inputs(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) images -> (N, D) inputs h_0 = 2 x - 1, checked."""
+        images = _check_images(images)
+        if tuple(images.shape[-2:]) != (self.size, self.size):
+            raise ValueError(
+                f"this MLP was built for {self.size}x{self.size} images, got "
+                f"{tuple(images.shape[-2:])}"
+            )
+        return 2.0 * images.flatten(1) - 1.0
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) float images -> (N,) bird logits (positive = bird)."""
+        h = self.inputs(images)
+        for layer in self.layers[:-1]:
+            h = self.act(layer(h))
+        return self.layers[-1](h)[:, 0]
 
 
 class Backbone(nn.Module):
