@@ -143,13 +143,14 @@ def curve(
     """
     if not results:
         raise ValueError("results is empty: expected {size: {seed: {key: value}}}")
-    sizes = sorted(results, key=int)
+    expected = f"results must be {{size: {{seed: {{{key!r}: value}}}}}}"
     try:
+        sizes = sorted(results, key=int)
         values = [[float(r[key]) for r in results[s].values()] for s in sizes]
-    except (KeyError, TypeError, AttributeError) as error:
-        raise ValueError(
-            f"results must be {{size: {{seed: {{{key!r}: value}}}}}}; {error!r}"
-        ) from None
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise ValueError(f"{expected}; {error!r}") from None
+    if not all(values):
+        raise ValueError(f"{expected}; a size has no seeds")
     return {
         "sizes": np.array([int(s) for s in sizes]),
         "mean": np.array([np.mean(v) for v in values]),
@@ -162,6 +163,8 @@ def draw_curves(ax: Axes, curves: Mapping[str, dict[str, np.ndarray]]) -> None:
     """Accuracy against training-set size (log scale), one line per ``{label: curve}``
     (from :func:`curve`): the mean over seeds, the band from lowest to highest."""
     styles = [("#5e3c99", "o-"), ("#e66101", "s--"), ("#1b7837", "^-"), ("0.3", "D:")]
+    if not 1 <= len(curves) <= len(styles):
+        raise ValueError(f"draw 1 to {len(styles)} curves, got {len(curves)}")
     for (label, c), (colour, marker) in zip(curves.items(), styles, strict=False):
         ax.fill_between(c["sizes"], c["low"], c["high"], color=colour, alpha=0.2, lw=0)
         ax.plot(c["sizes"], c["mean"], marker, color=colour, label=label)
@@ -172,5 +175,6 @@ def draw_curves(ax: Axes, curves: Mapping[str, dict[str, np.ndarray]]) -> None:
     ax.minorticks_off()
     ax.set_xlabel("training scenes")
     ax.set_ylabel("test accuracy")
-    ax.set_ylim(0.45, 1.0)
+    low = min(0.45, *(float(c["low"].min()) - 0.02 for c in curves.values()))
+    ax.set_ylim(low, 1.0)
     ax.legend(loc="upper left")

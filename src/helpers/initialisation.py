@@ -37,6 +37,10 @@ __all__ = [
     "train_at_depth",
 ]
 
+DEPTH_TRAINING = {"depth": 15, "steps": 300, "lr": 0.02, "scenes": 2000}
+"""Chapter 2's deep-net training: 15 hidden layers of 256, 300 plain SGD steps of 64
+scenes at learning rate 0.02, on 2,000 centred-bird scenes (``helpers.hunger``)."""
+
 PROBE = {"n": 256, "seed": 77, "bird_size": (0.4, 0.6), "distractors": (0, 2)}
 """The scenes the statistics are measured on (:func:`probe_scenes`): 256 of them."""
 
@@ -125,6 +129,9 @@ def depth_frame(
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    for name, value in (("depth", depth), ("width", width), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an int, got {value!r}")
     stats = _cached_frame(depth, activation, init, width, seed)
     return {
         "layer": np.arange(1, depth + 1),
@@ -154,7 +161,7 @@ def sgd_losses(
     for name, value in (("steps", steps), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0):
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if batch_size > len(scenes):
         raise ValueError(f"batch_size {batch_size} is more than the {len(scenes)} scenes")
@@ -175,6 +182,14 @@ def sgd_losses(
         losses[step] = float(loss.detach())
     model.eval()
     return losses
+
+
+def loss_summary(losses: np.ndarray) -> dict[str, float]:
+    """``start``: the mean loss of the first 20 steps; ``end``: of the last 50."""
+    losses = np.asarray(losses, dtype=np.float64)
+    if losses.ndim != 1 or len(losses) < 50:
+        raise ValueError(f"losses must be a vector of 50+ steps, got shape {losses.shape}")
+    return {"start": float(losses[:20].mean()), "end": float(losses[-50:].mean())}
 
 
 def train_at_depth(

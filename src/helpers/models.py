@@ -107,7 +107,7 @@ class MLP(nn.Module):
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        if isinstance(hidden, int) or not all(
+        if not isinstance(hidden, (tuple, list)) or not all(
             isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden
         ):
             raise ValueError(f"hidden must be a tuple of positive ints, got {hidden!r}")
@@ -146,7 +146,23 @@ class MLP(nn.Module):
                 f"this MLP was built for {self.size}x{self.size} images, got "
                 f"{tuple(images.shape[-2:])}"
             )
+        dtype = self.layers[0].weight.dtype
+        if images.dtype != dtype:
+            raise TypeError(
+                f"images must be {dtype} like the model's weights, got {images.dtype} "
+                "(use images.float())"
+            )
         return 2.0 * images.flatten(1) - 1.0
+
+    def templates(self) -> torch.Tensor:
+        """The first layer's weights as images: (units, 3, H, W), a copy.
+
+        Row j of W_1 holds one weight per input pixel and channel; unit j computes its
+        dot product with the (rescaled) image, so the row reshaped is the picture the
+        unit responds to most: a template, the same for every image.
+        """
+        w = self.layers[0].weight.detach().cpu().clone()
+        return w.reshape(len(w), 3, self.size, self.size)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) float images -> (N,) bird logits (positive = bird)."""
