@@ -214,6 +214,15 @@ def chapter1() -> tuple[dict[str, Any], Any]:
     return {"seconds": seconds, "test_accuracy": accuracy}, (run, X, train.labels)
 
 
+def chapter2() -> tuple[dict[str, Any], Any]:
+    """Chapter 2's training, as the notebook runs it: the MLP on 2,000 centred birds."""
+    from helpers.hunger import hunger_run
+    from helpers.models import MLP
+
+    mlp, result = hunger_run(MLP, "centred", 2000, seed=0, progress=False)
+    return {"seconds": result["seconds"], "test_accuracy": result["accuracy"]}, mlp
+
+
 def chapter4() -> tuple[dict[str, Any], Any]:
     """Chapter 4's training, as the notebook runs it: three heads, one backbone."""
     import torch
@@ -300,7 +309,7 @@ def frame_times(frame: Callable[[np.random.Generator], Any], n: int) -> dict[str
     return budgets.summary([1000 * timed(lambda: frame(rng))[0] for _ in range(n)])
 
 
-def widgets(ch1: Any, ch4: Any) -> dict[str, Any]:
+def widgets(ch1: Any, ch2: Any, ch4: Any) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from helpers.attention_explorers import (
@@ -310,6 +319,9 @@ def widgets(ch1: Any, ch4: Any) -> dict[str, Any]:
         query_explorer,
         temperature_explorer,
     )
+    from helpers.initialisation import depth_frame
+    from helpers.mlp_explorers import depth_explorer, move_explorer, move_frame
+    from helpers.models import ACTIVATIONS, INITS
     from helpers.sgd_explorers import nudge_explorer, nudge_frame, sgd_explorer, sgd_frame
     from helpers.widgets import scene_explorer, scene_frame
 
@@ -330,6 +342,16 @@ def widgets(ch1: Any, ch4: Any) -> dict[str, Any]:
         "SGD (ch. 1)": (
             lambda: sgd_explorer(run),
             lambda r: sgd_frame(run, int(r.choice(steps))),
+        ),
+        "depth (ch. 2)": (
+            depth_explorer,
+            lambda r: depth_frame(
+                int(r.integers(1, 21)), str(r.choice(ACTIVATIONS)), str(r.choice(INITS))
+            ),
+        ),
+        "move the bird (ch. 2)": (
+            lambda: move_explorer(ch2),
+            lambda r: move_frame(ch2, *r.uniform(0.25, 0.75, 2)),
         ),
         "heads (ch. 4)": (
             lambda: heads_explorer(heads),
@@ -397,11 +419,13 @@ def main() -> int:
     results["scenes"] = scenes(SCENE_RUNS)
     print(f"10,000 scenes: median {results['scenes']['median']:.2f} s", flush=True)
     ch1, ch1_state = chapter1()
+    ch2, ch2_state = chapter2()
     ch4, ch4_state = chapter4()
     results["device"] = trained_device(ch4_state[0])
-    results["widgets"] = widgets(ch1_state, ch4_state)
+    results["widgets"] = widgets(ch1_state, ch2_state, ch4_state)
     results["training"] = {
         "chapter 1 (logistic regression, SGD)": ch1,
+        "chapter 2 (MLP, 2,000 centred birds)": ch2,
         "chapter 4 (three heads, shared backbone)": ch4,
         "budget": budget_model(),
     }

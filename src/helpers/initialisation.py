@@ -16,6 +16,7 @@ whether a net so initialised trains under plain SGD.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -200,14 +201,22 @@ def train_at_depth(
     lr: float = 0.02,
     width: int = 256,
     seed: int = 0,
+    pairs: Sequence[tuple[str, str]] | None = None,
     progress: bool = True,
 ) -> dict[tuple[str, str], np.ndarray]:
-    """:func:`sgd_losses` of a :func:`deep_mlp` for every (activation, init) pair.
+    """:func:`sgd_losses` of a :func:`deep_mlp` for each (activation, init) pair.
 
     Every net starts from ``seed`` and sees the same minibatches; returns
-    ``{(activation, init): losses (steps,)}`` with a tqdm bar over the six trainings.
+    ``{(activation, init): losses (steps,)}`` with a tqdm bar over the trainings.
+    ``pairs`` defaults to all six (activation, init) pairs.
     """
-    pairs = [(a, i) for a in ACTIVATIONS for i in INITS]
+    every = [(a, i) for a in ACTIVATIONS for i in INITS]
+    pairs = every if pairs is None else [tuple(p) for p in pairs]
+    unknown = [p for p in pairs if p not in every]
+    if unknown or not pairs:
+        raise ValueError(
+            f"pairs must be (activation, init) pairs from {every}, got {unknown}"
+        )
     out = {}
     for activation, init in tqdm(pairs, desc=f"depth {depth}", disable=not progress):
         model = deep_mlp(depth, activation, init, width=width, seed=seed)
