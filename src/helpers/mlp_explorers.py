@@ -215,8 +215,10 @@ def move_frame(
         (y, x), bird_size=bird_size, distractors=distractors, seed=seed, size=model.size
     )
     sal = saliency(model, scene.images)
+    was_training = model.training
     with torch.no_grad():
         logit = float(model.eval()(torch.from_numpy(scene.images))[0])
+    model.train(was_training)
     return {
         "image": scene.images[0],
         "mask": scene.masks[0],
@@ -260,8 +262,10 @@ def draw_move(fig: Figure, frame: dict[str, Any], vmax: float, wmax: float) -> N
     bar = fig.colorbar(shown, ax=weights, fraction=0.046, pad=0.04)
     bar.set_label("weight size")
     weights.set_title("weights (every image)")
-    sal.set_ylabel("")
-    fig.subplots_adjust(left=0.07, right=0.95, bottom=0.17, top=0.88, wspace=0.45)
+    for ax in (sal, weights):  # the scene's y axis serves all three
+        ax.set_ylabel("")
+        ax.tick_params(labelleft=False)
+    fig.subplots_adjust(left=0.08, right=0.9, bottom=0.17, top=0.88, wspace=0.5)
 
 
 def _map_png(values: np.ndarray, vmax: float, scale: int = 4) -> bytes:
