@@ -175,3 +175,23 @@ def test_one_cycle_schedule_spans_the_budget(total):
     if total > 1:
         assert factors[-1] < factors[len(factors) // 2] or total < 4
     assert f(total) == pytest.approx(0.0, abs=1e-12) or total == 1
+
+
+def test_initial_weights_are_where_fit_starts(small):
+    from helpers.models import MLP
+    from helpers.train import initial_weights
+
+    model = MLP((8,))
+    seen = {}
+
+    def record(epoch):
+        if epoch == 0:
+            seen.update({k: v.clone() for k, v in model.state_dict().items()})
+
+    fit(model, small[:32], epochs=1, seed=3, on_epoch=record, progress=False)
+    start = initial_weights(model, 3)
+    for name, value in start.state_dict().items():
+        torch.testing.assert_close(value, seen[name])
+    assert not torch.equal(start.layers[0].weight, model.layers[0].weight)  # a copy
+    with pytest.raises(TypeError):
+        initial_weights("model", 3)

@@ -231,14 +231,17 @@ def move_frame(
     }
 
 
-MOVE_FIGSIZE = (COLUMN_WIDTH, 2.6)
+MOVE_FIGSIZE = (COLUMN_WIDTH, 2.25)
 """The move-the-bird frames' size in inches: three square panels in a row."""
 
 
-def draw_move(fig: Figure, frame: dict[str, Any], vmax: float, wmax: float) -> None:
+def draw_move(
+    fig: Figure, frame: dict[str, Any], vmax: float, wmax: float, wmin: float = 0.0
+) -> None:
     """Draw a :func:`move_frame`: the scene with P(bird), its saliency (colour scale
     0 to ``vmax``, the centre of mass marked) and the first layer's weights (0 to
-    ``wmax``), the last the same in every frame."""
+    ``wmax``; from ``wmin``, e.g. the map's smallest value, to show its structure),
+    the last the same in every frame."""
     scene, sal, weights = fig.subplots(1, 3)
     scene.imshow(to_hwc(frame["image"]))
     outline(scene, frame["mask"])
@@ -257,7 +260,7 @@ def draw_move(fig: Figure, frame: dict[str, Any], vmax: float, wmax: float) -> N
     cy, cx = frame["saliency_center"]
     sal.plot([cx * w], [cy * h], "+", color="white", ms=10, mew=2)
     sal.set_title("saliency (this image)")
-    shown = weights.imshow(frame["weights"], cmap=CMAP, vmin=0.0, vmax=wmax)
+    shown = weights.imshow(frame["weights"], cmap=CMAP, vmin=wmin, vmax=wmax)
     weights.set_xlabel("x (pixels)")
     bar = fig.colorbar(shown, ax=weights, fraction=0.046, pad=0.04)
     bar.set_label("weight size")
@@ -265,14 +268,15 @@ def draw_move(fig: Figure, frame: dict[str, Any], vmax: float, wmax: float) -> N
     for ax in (sal, weights):  # the scene's y axis serves all three
         ax.set_ylabel("")
         ax.tick_params(labelleft=False)
-    fig.subplots_adjust(left=0.08, right=0.9, bottom=0.17, top=0.88, wspace=0.5)
+    fig.subplots_adjust(left=0.08, right=0.9, bottom=0.2, top=0.9, wspace=0.5)
 
 
-def _map_png(values: np.ndarray, vmax: float, scale: int = 4) -> bytes:
-    """A map (H, W) in :data:`~helpers.viz.CMAP` colours from 0 to ``vmax``, as a PNG."""
+def _map_png(values: np.ndarray, vmin: float, vmax: float, scale: int = 4) -> bytes:
+    """A map (H, W) in :data:`~helpers.viz.CMAP` colours from vmin to vmax, as a PNG."""
     from matplotlib import colormaps
 
-    rgb = colormaps[CMAP](np.clip(np.asarray(values) / vmax, 0.0, 1.0))[..., :3]
+    scaled = (np.asarray(values) - vmin) / max(vmax - vmin, 1e-12)
+    rgb = colormaps[CMAP](np.clip(scaled, 0.0, 1.0))[..., :3]
     return to_png(rgb.transpose(2, 0, 1), scale=scale)
 
 
@@ -292,14 +296,14 @@ def move_explorer(model: MLP, *, seed: int = 0, frames: int = 8) -> Explorer:
         move_frame(model, 0.5, x, seed=seed) for x in np.linspace(x_low, x_high, frames)
     ]
     vmax = float(np.percentile([f["saliency"] for f in sweep], 99.5))
-    wmax = float(sweep[0]["weights"].max())
+    wmin, wmax = float(sweep[0]["weights"].min()), float(sweep[0]["weights"].max())
     sliders = {
         "y": w.FloatSlider(0.5, min=y_low, max=y_high, step=0.02, description="y"),
         "x": w.FloatSlider(0.5, min=x_low, max=x_high, step=0.02, description="x"),
     }
     side = 192
     pictures = [w.Image(format="png", width=side, height=side) for _ in range(3)]
-    pictures[2].value = _map_png(sweep[0]["weights"], wmax)  # a parameter: drawn once
+    pictures[2].value = _map_png(sweep[0]["weights"], wmin, wmax)  # drawn once
     captions = [w.HTML(layout=w.Layout(width=f"{side}px")) for _ in range(3)]
     captions[1].value = "saliency |dz/dx| (this image)"
     captions[2].value = "first-layer weights (every image)"
@@ -333,6 +337,9 @@ def move_explorer(model: MLP, *, seed: int = 0, frames: int = 8) -> Explorer:
         "frame."
     )
     static = scrubber(
-        lambda fig, f: draw_move(fig, f, vmax, wmax), sweep, alt=alt, figsize=MOVE_FIGSIZE
+        lambda fig, f: draw_move(fig, f, vmax, wmax, wmin),
+        sweep,
+        alt=alt,
+        figsize=MOVE_FIGSIZE,
     )
     return Explorer(live, static, "move-the-bird explorer")

@@ -29,6 +29,7 @@ __all__ = [
     "accuracy",
     "evaluate",
     "reset_parameters",
+    "initial_weights",
     "one_cycle",
 ]
 
@@ -80,6 +81,25 @@ def reset_parameters(model: nn.Module) -> None:
     own = getattr(model, "reset_own_parameters", None)
     if own is not None:
         own()
+
+
+def initial_weights(model: nn.Module, seed: int) -> nn.Module:
+    """A copy of ``model`` holding the weights :func:`fit` starts from for ``seed``.
+
+    ``fit(model, ..., seed=seed)`` seeds torch, then :func:`reset_parameters`; so does
+    this, on a copy (``model`` is untouched). Subtracting these weights from the
+    trained ones shows what training changed.
+    """
+    import copy
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    start = copy.deepcopy(model)
+    torch.manual_seed(seed)
+    reset_parameters(start)
+    return start.eval()
 
 
 def _check_scenes(scenes: object) -> Scenes:
