@@ -9,10 +9,10 @@ from helpers.hunger import (
     TEST_SCENES,
     curve,
     draw_curves,
+    epochs_for,
     hunger_run,
     hunger_scenes,
     hunger_test,
-    mlp_epochs,
 )
 from helpers.models import MLP
 
@@ -32,19 +32,19 @@ def test_constants():
 
 
 @pytest.mark.parametrize(("n", "epochs"), [(500, 80), (1000, 40), (8000, 10), (1, 40_000)])
-def test_mlp_epochs(n, epochs):
-    assert mlp_epochs(n) == epochs
+def test_epochs_for(n, epochs):
+    assert epochs_for(n) == epochs
 
 
-def test_mlp_epochs_never_below_ten():
-    assert all(mlp_epochs(n) >= 10 for n in (4001, 8000, 10**6))
-    assert all(mlp_epochs(n) * n >= 40_000 for n in (300, 500, 777, 4000))
+def test_epochs_for_never_below_ten():
+    assert all(epochs_for(n) >= 10 for n in (4001, 8000, 10**6))
+    assert all(epochs_for(n) * n >= 40_000 for n in (300, 500, 777, 4000))
 
 
 @pytest.mark.parametrize("n", [0, -5, 2.5, "500", True])
-def test_mlp_epochs_bad_n(n):
+def test_epochs_for_bad_n(n):
     with pytest.raises(ValueError, match="n must be a positive int"):
-        mlp_epochs(n)
+        epochs_for(n)
 
 
 def test_training_sets_are_nested(centred):

@@ -29,7 +29,8 @@ __all__ = [
     "REGIONS",
     "TEST_SCENES",
     "MLP_LR",
-    "mlp_epochs",
+    "CNN_LR",
+    "epochs_for",
     "hunger_scenes",
     "hunger_test",
     "hunger_run",
@@ -50,11 +51,14 @@ TEST_SCENES = 2000
 MLP_LR = 3e-4
 """The MLP's peak learning rate (``fit``'s default, 5e-3, suits the CNNs; on 6,912
 raw pixels it is too large)."""
+CNN_LR = 5e-3
+"""The CNN's peak learning rate: ``fit``'s default, chapter 4's recipe."""
 
 
-def mlp_epochs(n: int) -> int:
-    """Epochs for ``n`` training scenes: at least 10, and at least 40,000 scenes seen
-    (80 epochs for 500 scenes), so that a small set is not also trained less."""
+def epochs_for(n: int) -> int:
+    """Epochs for ``n`` training scenes, for every model on these axes: at least 10,
+    and at least 40,000 scenes seen (80 epochs for 500 scenes), so that a small set is
+    not also trained less."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     return max(10, math.ceil(40_000 / n))
@@ -118,7 +122,7 @@ def hunger_run(
         n: training scenes (the first ``n`` of the seed's set).
         seed: the training set, the test set, the initial weights and the batches.
         lr: the peak learning rate (:data:`MLP_LR` by default).
-        epochs: default :func:`mlp_epochs` of ``n``.
+        epochs: default :func:`epochs_for` of ``n``.
         progress: show fit's progress bar.
 
     Returns:
@@ -126,7 +130,7 @@ def hunger_run(
         with the training ``seconds`` and the ``epochs``.
     """
     train = hunger_scenes(where, n, seed)
-    epochs = mlp_epochs(n) if epochs is None else epochs
+    epochs = epochs_for(n) if epochs is None else epochs
     model = make_model()
     history = fit(model, train, seed=seed, lr=lr, epochs=epochs, progress=progress)
     result = evaluate(model, hunger_test(where, seed))
