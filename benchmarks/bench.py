@@ -223,6 +223,17 @@ def chapter2() -> tuple[dict[str, Any], Any]:
     return {"seconds": result["seconds"], "test_accuracy": result["accuracy"]}, mlp
 
 
+def chapter3() -> tuple[dict[str, Any], Any]:
+    """Chapter 3's training, as the notebook runs it: the CNN on 2,000 birds anywhere."""
+    from helpers.hunger import CNN_LR, hunger_run
+    from helpers.models import PooledCNN
+
+    cnn, result = hunger_run(
+        lambda: PooledCNN("avg"), "anywhere", 2000, seed=0, lr=CNN_LR, progress=False
+    )
+    return {"seconds": result["seconds"], "test_accuracy": result["accuracy"]}, cnn
+
+
 def chapter4() -> tuple[dict[str, Any], Any]:
     """Chapter 4's training, as the notebook runs it: three heads, one backbone."""
     import torch
@@ -309,7 +320,7 @@ def frame_times(frame: Callable[[np.random.Generator], Any], n: int) -> dict[str
     return budgets.summary([1000 * timed(lambda: frame(rng))[0] for _ in range(n)])
 
 
-def widgets(ch1: Any, ch2: Any, ch4: Any) -> dict[str, Any]:
+def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from helpers.attention_explorers import (
@@ -318,6 +329,12 @@ def widgets(ch1: Any, ch2: Any, ch4: Any) -> dict[str, Any]:
         heads_frame,
         query_explorer,
         temperature_explorer,
+    )
+    from helpers.cnn_explorers import (
+        cnn_move_explorer,
+        cnn_move_frame,
+        filter_explorer,
+        filter_frame,
     )
     from helpers.initialisation import depth_frame
     from helpers.mlp_explorers import depth_explorer, move_explorer, move_frame
@@ -352,6 +369,14 @@ def widgets(ch1: Any, ch2: Any, ch4: Any) -> dict[str, Any]:
         "move the bird (ch. 2)": (
             lambda: move_explorer(ch2),
             lambda r: move_frame(ch2, *r.uniform(0.25, 0.75, 2)),
+        ),
+        "filters (ch. 3)": (
+            lambda: filter_explorer(ch3),
+            lambda r: filter_frame(ch3, int(r.integers(16))),
+        ),
+        "move the bird (ch. 3)": (
+            lambda: cnn_move_explorer(ch3),
+            lambda r: cnn_move_frame(ch3, *r.uniform(0.25, 0.75, 2)),
         ),
         "heads (ch. 4)": (
             lambda: heads_explorer(heads),
@@ -420,12 +445,14 @@ def main() -> int:
     print(f"10,000 scenes: median {results['scenes']['median']:.2f} s", flush=True)
     ch1, ch1_state = chapter1()
     ch2, ch2_state = chapter2()
+    ch3, ch3_state = chapter3()
     ch4, ch4_state = chapter4()
     results["device"] = trained_device(ch4_state[0])
-    results["widgets"] = widgets(ch1_state, ch2_state, ch4_state)
+    results["widgets"] = widgets(ch1_state, ch2_state, ch3_state, ch4_state)
     results["training"] = {
         "chapter 1 (logistic regression, SGD)": ch1,
         "chapter 2 (MLP, 2,000 centred birds)": ch2,
+        "chapter 3 (CNN, 2,000 birds anywhere)": ch3,
         "chapter 4 (three heads, shared backbone)": ch4,
         "budget": budget_model(),
     }

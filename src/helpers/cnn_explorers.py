@@ -270,7 +270,7 @@ def draw_cnn_move(
     scene.set_title(f"P(bird) = {frame['prob']:.2f}")
     shown = _grid_over(feature, frame, frame["feature"], feature_max, CMAP)
     feature.set_title(f"feature {frame['params']['channel']}")
-    fig.colorbar(shown, ax=feature, fraction=0.046, pad=0.04)
+    fig.colorbar(shown, ax=feature, fraction=0.046, pad=0.04).set_label("activation")
     shown = _grid_over(cam, frame, frame["cam"], cam_limit, DIVERGING)
     size = frame["image"].shape[-1]
     cy, cx = frame["cam_center"] * size
