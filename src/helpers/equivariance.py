@@ -60,8 +60,8 @@ def shift_errors(
     pooled vector), which a shift by whole cells leaves unchanged.
 
     Returns:
-        ``shifts`` (S,); ``map_error`` (S,): |f(shift x) - roll(f(x))| / |f(x)| over
-        all features (0 = exactly equivariant); ``pooled_error`` (S,): the same for
+        ``shifts`` (S,); ``map_error`` (S,): ``norm(f(shift x) - roll(f(x))) / norm(f(x))``
+        over all features (0 = exactly equivariant); ``pooled_error`` (S,): the same for
         the features averaged over the grid (0 = exactly invariant).
     """
     images = _check(backbone, images)
@@ -91,9 +91,9 @@ def border_profile(backbone: Backbone, images: np.ndarray | torch.Tensor) -> np.
     """Where across the grid a shift by one cell breaks equivariance: (w,) errors.
 
     The images are shifted right by ``stride`` pixels (one cell); for each grid column
-    the error |f(shift x) - roll(f(x), 1)| / |f(x)| over that column's features. With
-    circular padding every column is 0; with zero padding the columns next to the
-    borders are not.
+    the error ``norm(f(shift x) - roll(f(x), 1)) / norm(f(x))`` over that column's
+    features. With circular padding every column is 0; with zero padding the columns
+    next to the borders are not.
     """
     images = _check(backbone, images)
     was_training = backbone.training
