@@ -68,7 +68,7 @@ notebooks: $(STAMP) $(KERNEL_CONFIG)
 	$(PY) tools/execute_notebooks.py
 
 ## experiments: the three-seed results of chapters 2, 3 and 4 into experiments/chapter2.json
-## (~5 min), chapter3.json (~7 min) and chapter4.json (~16 min)
+## (~15 min), chapter3.json (~10 min) and chapter4.json (~16 min)
 experiments: $(STAMP)
 	$(PY) experiments/chapter2.py
 	$(PY) experiments/chapter3.py

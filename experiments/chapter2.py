@@ -7,7 +7,7 @@ and initialisation, trained by plain SGD (``helpers.initialisation.DEPTH_TRAININ
 ``python experiments/chapter2.py depth`` reruns only the latter. The notebook runs
 one point of each live and checks that it falls inside the ranges recorded here.
 Writes experiments/chapter2.json with the code version (git commit) and the machine
-that made it. About 6 minutes on 2 CPU cores.
+that made it. It took 15 minutes on a 2-core machine busy with other jobs.
 """
 
 from __future__ import annotations
@@ -36,7 +36,13 @@ def depth(seed: int) -> dict[str, dict[str, float]]:
     t = DEPTH_TRAINING
     scenes = hunger_scenes("centred", t["scenes"], seed)
     runs = train_at_depth(
-        t["depth"], scenes, steps=t["steps"], lr=t["lr"], seed=seed, progress=False
+        t["depth"],
+        scenes,
+        steps=t["steps"],
+        lr=t["lr"],
+        batch_size=t["batch_size"],
+        seed=seed,
+        progress=False,
     )
     return {f"{a} {i}": loss_summary(losses) for (a, i), losses in runs.items()}
 

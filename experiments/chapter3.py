@@ -6,7 +6,7 @@ epochs) on 500 to 8,000 scenes with birds anywhere, on chapter 2's axes
 (``helpers.hunger``), each tested on 2,000 fresh scenes. The notebook runs one point
 live and checks that it falls inside the range recorded here. Writes
 experiments/chapter3.json with the code version (git commit) and the machine that
-made it. About 7 minutes on 2 CPU cores.
+made it. It took 10 minutes on a 2-core machine partly busy with other jobs.
 """
 
 from __future__ import annotations

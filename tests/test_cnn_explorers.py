@@ -271,7 +271,7 @@ def test_draw_cnn_move_panels(model):
         "CAM (pooling 1/36 each)",
     ]
     assert len(fig.axes) == 5  # three panels, two colour bars
-    assert fig.axes[-1].get_ylabel() == "adds to logit"
+    assert fig.axes[-1].get_ylabel() == "cell score w·f"
     cam_image = fig.axes[2].images[-1]
     assert cam_image.get_clim() == pytest.approx((-cam_limit, cam_limit))
     assert fig.axes[1].images[-1].get_clim() == pytest.approx((0.0, feature_max))
@@ -294,7 +294,7 @@ def test_cnn_move_explorer_live_and_static(model):
     assert set(sliders) == {"x", "y"}
     images = [c for c in parts if isinstance(c, w.Image)]
     pictures = [c for c in images if "explorer-colorbar" not in c._dom_classes]
-    assert len(pictures) == 3 and len(images) == 4  # scene, feature, CAM; a bar
+    assert len(pictures) == 3 and len(images) == 5  # scene, feature, CAM; 2 bars
     captions = [c.value for c in parts if isinstance(c, w.HTML)]
     assert "CAM (pooling 1/36 each)" in captions
     before = [bytes(p.value) for p in pictures]

@@ -276,7 +276,7 @@ def draw_cnn_move(
     cy, cx = frame["cam_center"] * size
     cam.plot([cx], [cy], "+", color="black", ms=10, mew=2)
     cam.set_title("CAM (pooling 1/36 each)")
-    fig.colorbar(shown, ax=cam, fraction=0.046, pad=0.04).set_label("adds to logit")
+    fig.colorbar(shown, ax=cam, fraction=0.046, pad=0.04).set_label("cell score w·f")
     fig.subplots_adjust(left=0.08, right=0.86, bottom=0.2, top=0.88, wspace=0.5)
 
 
@@ -328,15 +328,22 @@ def cnn_move_explorer(model: PooledCNN, *, seed: int = 0, frames: int = 8) -> Ex
     for slider in sliders.values():
         slider.observe(redraw, names="value")
     redraw()
-    bar = w.Image(
-        value=colorbar_png(DIVERGING, -cam_limit, cam_limit, "adds to logit", height=side),
-        format="png",
-        width=90,
-        height=side,
-    )
-    bar.add_class("explorer-colorbar")
+    bars = []
+    for cmap, low, high, label in [
+        (CMAP, 0.0, feature_max, "activation"),
+        (DIVERGING, -cam_limit, cam_limit, "cell score w·f"),
+    ]:
+        bar = w.Image(
+            value=colorbar_png(cmap, low, high, label, height=side),
+            format="png",
+            width=90,
+            height=side,
+        )
+        bar.add_class("explorer-colorbar")
+        bars.append(w.VBox([w.HTML(layout=w.Layout(height="1.5em")), bar]))
     columns = [w.VBox([c, p]) for c, p in zip(captions, pictures, strict=True)]
-    live = w.VBox([w.HBox(list(sliders.values())), w.HBox([*columns, bar])])
+    row = w.HBox([columns[0], columns[1], bars[0], columns[2], bars[1]])
+    live = w.VBox([w.HBox(list(sliders.values())), row])
     alt = (
         "A bird crossing the image from left to right under a CNN with average "
         "pooling: its strongest feature map and its class activation map light up "

@@ -1,14 +1,16 @@
 """Chapter 2: what the initial weights do to a deep plain network, layer by layer.
 
-A layer with fan-in n and weights of variance s^2, fed inputs of mean 0 and variance v,
-gives pre-activations of variance n s^2 v. Through L layers the factor compounds:
+A layer with fan-in n and weights of mean 0 and variance s^2, fed inputs whose mean
+square is v, gives pre-activations of variance n s^2 v. Through L layers the factor
+compounds:
 
-- naive, s = 0.01: n s^2 = 0.0256 for n = 256, so the signal shrinks about 6x per
-  layer, forward (activations) and backward (gradients): it vanishes with depth;
+- naive, s = 0.01: n s^2 = 0.0256 for n = 256, so the standard deviation shrinks
+  about 6x per layer (more with ReLU), forward (activations) and backward: the signal
+  vanishes with depth;
 - Glorot, s^2 = 2 / (n_in + n_out) (= 1 / n for equal widths): n s^2 = 1, right for
   tanh, which is close to the identity around 0 (Glorot & Bengio 2010);
 - He, s^2 = 2 / n: n s^2 = 2, right for ReLU, which zeroes half of its inputs and so
-  halves the variance (He et al. 2015).
+  halves their mean square (He et al. 2015).
 
 :func:`layer_stats` measures both directions on real scenes; :func:`sgd_losses` asks
 whether a net so initialised trains under plain SGD.
@@ -38,7 +40,7 @@ __all__ = [
     "train_at_depth",
 ]
 
-DEPTH_TRAINING = {"depth": 15, "steps": 300, "lr": 0.02, "scenes": 2000}
+DEPTH_TRAINING = {"depth": 15, "steps": 300, "lr": 0.02, "batch_size": 64, "scenes": 2000}
 """Chapter 2's deep-net training: 15 hidden layers of 256, 300 plain SGD steps of 64
 scenes at learning rate 0.02, on 2,000 centred-bird scenes (``helpers.hunger``)."""
 
@@ -199,6 +201,7 @@ def train_at_depth(
     *,
     steps: int = 300,
     lr: float = 0.02,
+    batch_size: int = 64,
     width: int = 256,
     seed: int = 0,
     pairs: Sequence[tuple[str, str]] | None = None,
@@ -220,5 +223,7 @@ def train_at_depth(
     out = {}
     for activation, init in tqdm(pairs, desc=f"depth {depth}", disable=not progress):
         model = deep_mlp(depth, activation, init, width=width, seed=seed)
-        out[(activation, init)] = sgd_losses(model, scenes, steps=steps, lr=lr, seed=seed)
+        out[(activation, init)] = sgd_losses(
+            model, scenes, steps=steps, lr=lr, batch_size=batch_size, seed=seed
+        )
     return out

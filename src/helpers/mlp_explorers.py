@@ -168,9 +168,10 @@ def depth_explorer(*, depth: int = 15) -> Explorer:
     sweep = [depth_frame(depth, a, i) for a in ACTIVATIONS for i in INITS]
     alt = (
         f"Per-layer standard deviations in a {depth}-layer MLP for ReLU and tanh with "
-        "naive, Glorot and He initialisation, log scale: with the naive 0.01 both the "
-        "activations and the gradients shrink by orders of magnitude with depth; He keeps "
-        "ReLU's flat and Glorot keeps tanh's within a small factor."
+        "naive, Glorot and He initialisation, log scale: with the naive 0.01 the "
+        "activations shrink by orders of magnitude with depth and every layer's weight "
+        "gradient is tiny; He keeps ReLU's activations flat and Glorot keeps tanh's "
+        "within a small factor."
     )
     static = scrubber(draw_depth, sweep, alt=alt, figsize=DEPTH_FIGSIZE, interval_ms=1200)
     return Explorer(live, static, "depth explorer")
@@ -333,8 +334,8 @@ def move_explorer(model: MLP, *, seed: int = 0, frames: int = 8) -> Explorer:
     alt = (
         "A bird crossing the image from left to right under a trained MLP: its P(bird) "
         "changes, the saliency map (the gradient of the logit with respect to the pixels) "
-        "moves with the bird, and the first layer's weight map stays the same in every "
-        "frame."
+        "changes a little from frame to frame, and the first layer's weight map stays the "
+        "same in every frame."
     )
     static = scrubber(
         lambda fig, f: draw_move(fig, f, vmax, wmax, wmin),
