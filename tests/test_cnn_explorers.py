@@ -164,15 +164,17 @@ def test_filter_explorer_live_and_static(model):
     assert escape(NOTE) in html and 'alt="' in html
     parts = list(_widgets(explorer.widget))
     (slider,) = [c for c in parts if isinstance(c, w.IntSlider)]
-    (picture,) = [c for c in parts if isinstance(c, w.Image)]
+    images = [c for c in parts if isinstance(c, w.Image)]
+    pictures = [c for c in images if "explorer-colorbar" not in c._dom_classes]
+    assert len(pictures) == 3 and len(images) == 4  # weights, scene, photo; a bar
     assert (slider.min, slider.max, slider.value) == (0, 15, 0)
-    before = bytes(picture.value)
-    assert before.startswith(b"\x89PNG")
+    before = [bytes(p.value) for p in pictures]
+    assert all(v.startswith(b"\x89PNG") for v in before)
     slider.value = 5
-    after = bytes(picture.value)
-    assert after.startswith(b"\x89PNG") and after != before
+    after = [bytes(p.value) for p in pictures]
+    assert all(a != b for a, b in zip(after, before, strict=True))
     slider.value = 0
-    assert bytes(picture.value) == before  # the same filter draws the same picture
+    assert [bytes(p.value) for p in pictures] == before  # same filter, same pictures
 
 
 def test_filter_explorer_rejects_other_models():

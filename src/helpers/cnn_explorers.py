@@ -106,9 +106,10 @@ def _response(ax: Axes, values: np.ndarray, limit: float, title: str) -> Any:
     return shown
 
 
-def draw_filter(fig: Figure, frame: dict[str, Any]) -> None:
+def draw_filter(fig: Figure, frame: dict[str, Any], limit: float | None = None) -> None:
     """Draw a :func:`filter_frame`: the filter's three colour channels, then its
-    response on the scene and on the photograph (one symmetric colour scale)."""
+    response on the scene and on the photograph on one symmetric colour scale,
+    -limit to limit (the frame's own ``limit`` by default)."""
     grid = fig.add_gridspec(
         3, 3, width_ratios=[0.5, 1, 1], left=0.1, right=0.83, bottom=0.04, top=0.84
     )
@@ -121,7 +122,7 @@ def draw_filter(fig: Figure, frame: dict[str, Any]) -> None:
         ax.set_yticks([])
         ax.set_ylabel(name, rotation=0, ha="right", va="center")
     fig.text(0.16, 0.93, f"filter {frame['params']['k']}", ha="center", va="center")
-    limit = frame["limit"]
+    limit = frame["limit"] if limit is None else limit
     _response(fig.add_subplot(grid[:, 1]), frame["scene_response"], limit, "on a scene")
     shown = _response(
         fig.add_subplot(grid[:, 2]), frame["photo_response"], limit, "on a photograph"
@@ -130,48 +131,73 @@ def draw_filter(fig: Figure, frame: dict[str, Any]) -> None:
     fig.colorbar(shown, cax=cax).set_label("response")
 
 
+def _signed_png(values: np.ndarray, limit: float, scale: int) -> bytes:
+    """Values (H, W) in :data:`~helpers.viz.DIVERGING` colours, -limit to limit."""
+    from matplotlib import colormaps
+
+    scaled = np.clip(np.asarray(values) / (2 * limit) + 0.5, 0.0, 1.0)
+    return to_png(colormaps[DIVERGING](scaled)[..., :3].transpose(2, 0, 1), scale=scale)
+
+
+def _filter_png(weights: np.ndarray) -> bytes:
+    """A filter (3, 3, 3) as its red, green and blue 3x3 weights side by side, each
+    pixel 16 wide, on the filter's own symmetric scale."""
+    limit = float(np.abs(weights).max()) or 1.0
+    gap = np.full((3, 1), np.nan)
+    row = np.concatenate([weights[0], gap, weights[1], gap, weights[2]], axis=1)
+    png = np.nan_to_num(row, nan=0.0)
+    return _signed_png(png, limit, scale=16)
+
+
 def filter_explorer(model: PooledCNN, *, frames: int = 8) -> Explorer:
     """Pick a learned first-layer filter; see what it responds to in a bird scene and
-    in a photograph it never saw. Static: the first ``frames`` filters."""
+    in a photograph it never saw. Static: the first ``frames`` filters.
+
+    Live and static share one colour scale for the responses: the largest response
+    of any filter on either image, with its colour bar.
+    """
     import ipywidgets as w
 
-    from helpers.viz import DPI
-
     n = _first_conv(model).out_channels
+    every = [filter_frame(model, k) for k in range(n)]
+    limit = max(f["limit"] for f in every)
     slider = w.IntSlider(0, min=0, max=n - 1, description="filter")
-    width, height = (round(v * DPI) for v in FILTER_FIGSIZE)
-    picture = w.Image(format="png", width=width, height=height)
+    weights = w.Image(format="png", width=176, height=48)
+    scene = w.Image(format="png", width=192, height=192)
+    photo_view = w.Image(format="png", width=192, height=224)
 
     def redraw(_change: object = None) -> None:
-        picture.value = _png(draw_filter, filter_frame(model, slider.value), FILTER_FIGSIZE)
+        frame = every[slider.value]
+        weights.value = _filter_png(frame["filter"])
+        scene.value = _signed_png(frame["scene_response"], limit, scale=4)
+        photo_view.value = _signed_png(frame["photo_response"], limit, scale=2)
 
     slider.observe(redraw, names="value")
     redraw()
+    bar = w.Image(
+        value=colorbar_png(DIVERGING, -limit, limit, "response", height=224),
+        format="png",
+        width=90,
+        height=224,
+    )
+    bar.add_class("explorer-colorbar")
+    label = w.HTML("filter weights: red, green, blue (orange +, purple -)")
+    row = w.HBox([scene, photo_view, bar], layout=w.Layout(align_items="flex-end"))
+    live = w.VBox([slider, label, weights, row])
     alt = (
         "The first convolution's learned 3x3 filters, one per frame: each filter's "
         "colour weights, and its response on a bird scene and on a portrait photograph; "
         "edge-like filters light up along the bird's outline and along the edges of "
         "the face and uniform."
     )
-    sweep = [filter_frame(model, k) for k in range(min(frames, n))]
-    static = scrubber(draw_filter, sweep, alt=alt, figsize=FILTER_FIGSIZE, interval_ms=900)
-    return Explorer(w.VBox([slider, picture]), static, "filter explorer")
-
-
-def _png(draw: Any, frame: dict[str, Any], figsize: tuple[float, float]) -> bytes:
-    """One frame drawn into a PNG at the book's scale (for the live view)."""
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from helpers.viz import DPI
-
-    fig = Figure(figsize=figsize, dpi=DPI)
-    FigureCanvasAgg(fig)
-    draw(fig, frame)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    static = scrubber(
+        lambda fig, f: draw_filter(fig, f, limit),
+        every[:frames],
+        alt=alt,
+        figsize=FILTER_FIGSIZE,
+        interval_ms=900,
+    )
+    return Explorer(live, static, "filter explorer")
 
 
 # ----------------------------------------------------------------------------------
