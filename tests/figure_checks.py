@@ -1,8 +1,30 @@
-"""A check the explorers' tests share: is every text of a drawn figure readable?"""
+"""What the explorers' tests share: a figure to draw a frame on, the widgets inside a
+live explorer, and a check that every text of a drawn figure is readable."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.text import Text
+
+from helpers.viz import DPI
+
+
+def frame_figure(figsize: tuple[float, float]) -> Figure:
+    """An empty figure at the book's scale, as :func:`helpers.widgets.scrubber` draws
+    its frames on."""
+    fig = Figure(figsize=figsize, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def widgets_in(widget) -> Iterator:
+    """A widget and every widget inside it, depth first."""
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from widgets_in(child)
 
 
 def text_problems(fig) -> list[str]:

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from figure_checks import text_problems
+from figure_checks import text_problems, widgets_in
 from helpers.attention_explorers import (
     PICTURE,
     draw_maps,
@@ -109,20 +109,14 @@ def _figure(size) -> Figure:
     return fig
 
 
-def _widgets(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _widgets(child)
-
-
 def _colour_bars(explorer) -> list:
-    return [c for c in _widgets(explorer.widget) if "explorer-colorbar" in c._dom_classes]
+    return [c for c in widgets_in(explorer.widget) if "explorer-colorbar" in c._dom_classes]
 
 
 def _pictures(explorer) -> list:
     return [
         c
-        for c in _widgets(explorer.widget)
+        for c in widgets_in(explorer.widget)
         if isinstance(c, w.Image) and "explorer-colorbar" not in c._dom_classes
     ]
 
@@ -167,7 +161,7 @@ def test_draw_maps_in_subfigures_as_the_notebook_draws_them(heads):
 
 def test_live_views_keep_one_colour_scale(heads):
     ex = temperature_explorer(heads)
-    (slider,) = [c for c in _widgets(ex.widget) if isinstance(c, w.FloatLogSlider)]
+    (slider,) = [c for c in widgets_in(ex.widget) if isinstance(c, w.FloatLogSlider)]
     (bar,) = _colour_bars(ex)
     average, mask, attention = _pictures(ex)
     shown, colour_bar = [], bytes(bar.value)
@@ -191,7 +185,7 @@ def test_live_views_keep_one_colour_scale(heads):
 def test_heads_sliders_run_where_the_bird_can_go(heads):
     ex = heads_explorer(heads, frames=3)
     sliders = {
-        c.description: c for c in _widgets(ex.widget) if isinstance(c, w.FloatSlider)
+        c.description: c for c in widgets_in(ex.widget) if isinstance(c, w.FloatSlider)
     }
     for low, high in (
         (sliders["y"].min, sliders["x"].min),

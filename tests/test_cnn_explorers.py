@@ -5,11 +5,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from torch import nn
 
-from figure_checks import text_problems
+from figure_checks import frame_figure, text_problems, widgets_in
 from helpers.cam import class_activation_map
 from helpers.cnn_explorers import (
     FILTER_FIGSIZE,
@@ -25,7 +23,7 @@ from helpers.cnn_explorers import (
 )
 from helpers.models import PooledCNN
 from helpers.scenes import render_scene
-from helpers.viz import COLUMN_WIDTH, DPI
+from helpers.viz import COLUMN_WIDTH
 from helpers.widgets import NOTE, Explorer
 
 
@@ -33,18 +31,6 @@ from helpers.widgets import NOTE, Explorer
 def model():
     torch.manual_seed(0)
     return PooledCNN("avg").eval()  # untrained, 48x48, 16 first-layer filters
-
-
-def frame_figure(figsize) -> Figure:
-    fig = Figure(figsize=figsize, dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _widgets(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _widgets(child)
 
 
 def _limits(frame) -> tuple[float, float]:
@@ -162,7 +148,7 @@ def test_filter_explorer_live_and_static(model):
     # the first frame is the <img>'s src, the two others are in the player's list
     assert html.count("data:image/png") == 3
     assert escape(NOTE) in html and 'alt="' in html
-    parts = list(_widgets(explorer.widget))
+    parts = list(widgets_in(explorer.widget))
     (slider,) = [c for c in parts if isinstance(c, w.IntSlider)]
     images = [c for c in parts if isinstance(c, w.Image)]
     pictures = [c for c in images if "explorer-colorbar" not in c._dom_classes]
@@ -291,7 +277,7 @@ def test_cnn_move_explorer_live_and_static(model):
     assert isinstance(explorer, Explorer)
     html = explorer.static_html
     assert html.count("data:image/png") == 3 and escape(NOTE) in html
-    parts = list(_widgets(explorer.widget))
+    parts = list(widgets_in(explorer.widget))
     sliders = {c.description: c for c in parts if isinstance(c, w.FloatSlider)}
     assert set(sliders) == {"x", "y"}
     images = [c for c in parts if isinstance(c, w.Image)]

@@ -5,12 +5,10 @@ import ipywidgets as w
 import numpy as np
 import pytest
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from PIL import Image
 from torch import nn
 
-from figure_checks import text_problems
+from figure_checks import frame_figure, text_problems, widgets_in
 from helpers.initialisation import depth_frame
 from helpers.mlp_explorers import (
     DEPTH_FIGSIZE,
@@ -36,18 +34,6 @@ from helpers.widgets import NOTE, Explorer
 def mlp():
     torch.manual_seed(0)
     return MLP()  # untrained, 48x48, two hidden layers of 256
-
-
-def frame_figure(figsize) -> Figure:
-    fig = Figure(figsize=figsize, dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _widgets(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _widgets(child)
 
 
 def _size(png: bytes) -> tuple[int, int]:
@@ -103,7 +89,7 @@ def test_depth_explorer_live_and_static():
     html = explorer.static_html
     assert html.count("data:image/png") == 6  # (relu, tanh) x (naive, glorot, he)
     assert escape(NOTE) in html and 'alt="' in html
-    parts = list(_widgets(explorer.widget))
+    parts = list(widgets_in(explorer.widget))
     (picture,) = [c for c in parts if isinstance(c, w.Image)]
     (depth,) = [c for c in parts if isinstance(c, w.IntSlider)]
     menus = {c.description: c for c in parts if isinstance(c, w.Dropdown)}
@@ -216,7 +202,7 @@ def test_move_explorer_live_and_static(mlp):
     assert isinstance(explorer, Explorer)
     html = explorer.static_html
     assert html.count("data:image/png") == 3 and escape(NOTE) in html
-    parts = list(_widgets(explorer.widget))
+    parts = list(widgets_in(explorer.widget))
     sliders = {c.description: c for c in parts if isinstance(c, w.FloatSlider)}
     assert set(sliders) == {"x", "y"}
     images = [c for c in parts if isinstance(c, w.Image)]

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-from figure_checks import text_problems
+from figure_checks import text_problems, widgets_in
 from helpers.autograd import Tensor
 from helpers.logistic import centred_scenes, features, logistic_loss, train_logistic
 from helpers.sgd_explorers import (
@@ -147,12 +147,6 @@ def test_nudge_axes_stay_still_while_the_weight_moves(trained):
     assert len(seen) == 1
 
 
-def _widgets(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _widgets(child)
-
-
 def test_explorers_carry_a_live_widget_and_an_offline_scrubber(trained):
     run, X, y = trained
     for explorer in (nudge_explorer(run.w, run.b, X, y, frames=3), sgd_explorer(run)):
@@ -163,7 +157,7 @@ def test_explorers_carry_a_live_widget_and_an_offline_scrubber(trained):
         assert 'alt="' in html
         # the live map has its colour bar (drawn once, at twice the pixels)
         (bar,) = [
-            c for c in _widgets(explorer.widget) if "explorer-colorbar" in c._dom_classes
+            c for c in widgets_in(explorer.widget) if "explorer-colorbar" in c._dom_classes
         ]
         assert _size(bar.value) == (2 * int(bar.width), 2 * int(bar.height))
 
@@ -175,7 +169,7 @@ def test_sgd_scrubber_spreads_its_frames_over_the_snapshots(trained):
     assert html.count("data:image/png;base64") == 4
     assert sgd_explorer(run, frames=100).static_html.count("data:image/png") == len(steps)
     slider = [
-        c for c in _widgets(sgd_explorer(run).widget) if isinstance(c, w.SelectionSlider)
+        c for c in widgets_in(sgd_explorer(run).widget) if isinstance(c, w.SelectionSlider)
     ]
     assert list(slider[0].options) == steps  # the live view keeps every snapshot
 

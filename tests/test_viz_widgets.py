@@ -264,3 +264,25 @@ def test_tick_labels_and_outside_legends_are_checked():
     with pytest.raises(ValueError, match="legend or label outside"):
         figure_png(fig)  # the tight box grows past the column
     plt.close(fig)
+
+
+def test_colour_maps_values_onto_a_fixed_scale():
+    from matplotlib import colormaps
+
+    from helpers.viz import DIVERGING, colour
+
+    values = np.array([[-2.0, 0.0], [1.0, 5.0]])
+    rgb = colour(values, DIVERGING, -1.0, 1.0)
+    assert rgb.shape == (3, 2, 2)
+    np.testing.assert_allclose(rgb[:, 0, 0], colormaps[DIVERGING](0.0)[:3])  # clipped
+    np.testing.assert_allclose(rgb[:, 0, 1], colormaps[DIVERGING](0.5)[:3])
+    np.testing.assert_allclose(rgb[:, 1, 1], colormaps[DIVERGING](1.0)[:3])  # clipped
+
+
+def test_colour_bar_is_an_image_widget_of_its_height():
+    from helpers.widgets import colour_bar
+
+    bar = colour_bar("cividis", 0.0, 1.0, "weight", height=150, extend="max")
+    assert bytes(bar.value).startswith(b"\x89PNG")
+    assert (int(bar.width), int(bar.height)) == (90, 150)
+    assert "explorer-colorbar" in bar._dom_classes

@@ -21,8 +21,8 @@ from matplotlib.figure import Figure, SubFigure
 from helpers.compare import HEADS
 from helpers.models import PooledCNN
 from helpers.scenes import render_scene
-from helpers.viz import CMAP, COLUMN_WIDTH, colorbar_png, overlay, overlay_png, to_hwc
-from helpers.widgets import Explorer, scene_reach, scrubber
+from helpers.viz import CMAP, COLUMN_WIDTH, overlay, overlay_png, to_hwc
+from helpers.widgets import Explorer, colour_bar, scene_reach, scrubber
 
 __all__ = [
     "QUERIES",
@@ -215,19 +215,8 @@ PICTURE = 216
 
 def _colour_bar(vmax: float, *, clipped: bool) -> Any:
     """The live views' colour bar: 0 to ``vmax``, as tall as the pictures."""
-    import ipywidgets as w
-
-    png = colorbar_png(
-        CMAP,
-        0.0,
-        vmax,
-        "pooling weight",
-        height=PICTURE,
-        extend="max" if clipped else "neither",
-    )
-    bar = w.Image(value=png, format="png", width=90, height=PICTURE)
-    bar.add_class("explorer-colorbar")
-    return bar
+    extend = "max" if clipped else "neither"
+    return colour_bar(CMAP, 0.0, vmax, "pooling weight", height=PICTURE, extend=extend)
 
 
 def _panels(captions: Mapping[str, Any], pictures: Mapping[str, Any], bar: Any) -> Any:

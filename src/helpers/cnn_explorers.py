@@ -25,8 +25,8 @@ from matplotlib.figure import Figure
 from helpers.cam import class_activation_map
 from helpers.models import PooledCNN
 from helpers.scenes import render_scene
-from helpers.viz import COLUMN_WIDTH, DIVERGING, colorbar_png, outline, to_hwc, to_png
-from helpers.widgets import Explorer, scene_reach, scrubber
+from helpers.viz import COLUMN_WIDTH, DIVERGING, colour, outline, to_hwc, to_png
+from helpers.widgets import Explorer, colour_bar, scene_reach, scrubber
 
 __all__ = [
     "photo",
@@ -133,20 +133,15 @@ def draw_filter(fig: Figure, frame: dict[str, Any], limit: float | None = None) 
 
 def _signed_png(values: np.ndarray, limit: float, scale: int) -> bytes:
     """Values (H, W) in :data:`~helpers.viz.DIVERGING` colours, -limit to limit."""
-    from matplotlib import colormaps
-
-    scaled = np.clip(np.asarray(values) / (2 * limit) + 0.5, 0.0, 1.0)
-    return to_png(colormaps[DIVERGING](scaled)[..., :3].transpose(2, 0, 1), scale=scale)
+    return to_png(colour(values, DIVERGING, -limit, limit), scale=scale)
 
 
 def _filter_png(weights: np.ndarray) -> bytes:
-    """A filter (3, 3, 3) as its red, green and blue 3x3 weights side by side, each
-    pixel 16 wide, on the filter's own symmetric scale."""
-    limit = float(np.abs(weights).max()) or 1.0
-    gap = np.full((3, 1), np.nan)
+    """A filter (3, 3, 3) as its red, green and blue 3x3 weights side by side (a blank
+    column between), each pixel 16 wide, on the filter's own symmetric scale."""
+    gap = np.zeros((3, 1))
     row = np.concatenate([weights[0], gap, weights[1], gap, weights[2]], axis=1)
-    png = np.nan_to_num(row, nan=0.0)
-    return _signed_png(png, limit, scale=16)
+    return _signed_png(row, float(np.abs(weights).max()) or 1.0, scale=16)
 
 
 def filter_explorer(model: PooledCNN, *, frames: int = 8) -> Explorer:
@@ -174,13 +169,7 @@ def filter_explorer(model: PooledCNN, *, frames: int = 8) -> Explorer:
 
     slider.observe(redraw, names="value")
     redraw()
-    bar = w.Image(
-        value=colorbar_png(DIVERGING, -limit, limit, "response", height=224),
-        format="png",
-        width=90,
-        height=224,
-    )
-    bar.add_class("explorer-colorbar")
+    bar = colour_bar(DIVERGING, -limit, limit, "response", height=224)
     label = w.HTML("filter weights: red, green, blue (orange +, purple -)")
     row = w.HBox([scene, photo_view, bar], layout=w.Layout(align_items="flex-end"))
     live = w.VBox([slider, label, weights, row])
@@ -332,20 +321,17 @@ def cnn_move_explorer(model: PooledCNN, *, seed: int = 0, frames: int = 8) -> Ex
     pictures = [w.Image(format="png", width=side, height=side) for _ in range(3)]
     captions = [w.HTML(layout=w.Layout(width=f"{side}px")) for _ in range(3)]
 
-    def coloured(values: np.ndarray, limit: float, cmap: str, low: float) -> np.ndarray:
-        from matplotlib import colormaps
-
-        scaled = np.clip((values - low) / (limit - low), 0.0, 1.0)
-        rgb = colormaps[cmap](scaled)[..., :3]
-        return np.repeat(np.repeat(rgb, 8, axis=0), 8, axis=1).transpose(2, 0, 1)
+    def coloured(values: np.ndarray, low: float, high: float, cmap: str) -> np.ndarray:
+        rgb = colour(values, cmap, low, high)  # (3, h, w): one colour per grid cell
+        return np.repeat(np.repeat(rgb, 8, axis=1), 8, axis=2)
 
     def redraw(_change: object = None) -> None:
         f = cnn_move_frame(model, sliders["y"].value, sliders["x"].value, seed=seed)
         pictures[0].value = to_png(f["image"], scale=4, mask=f["mask"])
         blend = 0.25 * f["image"]
-        feat = coloured(f["feature"], feature_max, CMAP, 0.0)
+        feat = coloured(f["feature"], 0.0, feature_max, CMAP)
         pictures[1].value = to_png(blend + 0.75 * feat, scale=4, mask=f["mask"])
-        cam = coloured(f["cam"], cam_limit, DIVERGING, -cam_limit)
+        cam = coloured(f["cam"], -cam_limit, cam_limit, DIVERGING)
         pictures[2].value = to_png(blend + 0.75 * cam, scale=4, mask=f["mask"])
         captions[0].value = f"P(bird) = {f['prob']:.2f}"
         captions[1].value = f"feature {f['params']['channel']}"
@@ -354,19 +340,13 @@ def cnn_move_explorer(model: PooledCNN, *, seed: int = 0, frames: int = 8) -> Ex
     for slider in sliders.values():
         slider.observe(redraw, names="value")
     redraw()
-    bars = []
-    for cmap, low, high, label in [
-        (CMAP, 0.0, feature_max, "activation"),
-        (DIVERGING, -cam_limit, cam_limit, "cell score w·f"),
-    ]:
-        bar = w.Image(
-            value=colorbar_png(cmap, low, high, label, height=side),
-            format="png",
-            width=90,
-            height=side,
-        )
-        bar.add_class("explorer-colorbar")
-        bars.append(w.VBox([w.HTML(layout=w.Layout(height="1.5em")), bar]))
+    bars = [
+        w.VBox([w.HTML(layout=w.Layout(height="1.5em")), colour_bar(*bar, height=side)])
+        for bar in [
+            (CMAP, 0.0, feature_max, "activation"),
+            (DIVERGING, -cam_limit, cam_limit, "cell score w·f"),
+        ]
+    ]
     columns = [w.VBox([c, p]) for c, p in zip(captions, pictures, strict=True)]
     row = w.HBox([columns[0], columns[1], bars[0], columns[2], bars[1]])
     live = w.VBox([w.HBox(list(sliders.values())), row])

@@ -30,14 +30,14 @@ from helpers.viz import (
     CMAP,
     COLUMN_WIDTH,
     DPI,
-    colorbar_png,
+    colour,
     outline,
     overlay,
     overlay_png,
     to_hwc,
     to_png,
 )
-from helpers.widgets import Explorer, scene_reach, scrubber
+from helpers.widgets import Explorer, colour_bar, scene_reach, scrubber
 
 __all__ = [
     "STD_LIMITS",
@@ -272,15 +272,6 @@ def draw_move(
     fig.subplots_adjust(left=0.08, right=0.9, bottom=0.2, top=0.9, wspace=0.5)
 
 
-def _map_png(values: np.ndarray, vmin: float, vmax: float, scale: int = 4) -> bytes:
-    """A map (H, W) in :data:`~helpers.viz.CMAP` colours from vmin to vmax, as a PNG."""
-    from matplotlib import colormaps
-
-    scaled = (np.asarray(values) - vmin) / max(vmax - vmin, 1e-12)
-    rgb = colormaps[CMAP](np.clip(scaled, 0.0, 1.0))[..., :3]
-    return to_png(rgb.transpose(2, 0, 1), scale=scale)
-
-
 def move_explorer(model: MLP, *, seed: int = 0, frames: int = 8) -> Explorer:
     """Move the bird under a trained MLP: P(bird) and the saliency follow the input;
     the first layer's weights, parameters, stay where they are.
@@ -304,7 +295,9 @@ def move_explorer(model: MLP, *, seed: int = 0, frames: int = 8) -> Explorer:
     }
     side = 192
     pictures = [w.Image(format="png", width=side, height=side) for _ in range(3)]
-    pictures[2].value = _map_png(sweep[0]["weights"], wmin, wmax)  # drawn once
+    pictures[2].value = to_png(
+        colour(sweep[0]["weights"], CMAP, wmin, wmax), scale=4
+    )  # drawn once
     captions = [w.HTML(layout=w.Layout(width=f"{side}px")) for _ in range(3)]
     captions[1].value = "saliency |dz/dx| (this image)"
     captions[2].value = "first-layer weights (every image)"
@@ -322,13 +315,7 @@ def move_explorer(model: MLP, *, seed: int = 0, frames: int = 8) -> Explorer:
     for slider in sliders.values():
         slider.observe(redraw, names="value")
     redraw()
-    bar = w.Image(
-        value=colorbar_png(CMAP, 0.0, vmax, "saliency |dz/dx|", height=side, extend="max"),
-        format="png",
-        width=90,
-        height=side,
-    )
-    bar.add_class("explorer-colorbar")
+    bar = colour_bar(CMAP, 0.0, vmax, "saliency |dz/dx|", height=side, extend="max")
     columns = [w.VBox([c, p]) for c, p in zip(captions, pictures, strict=True)]
     live = w.VBox([w.HBox(list(sliders.values())), w.HBox([*columns[:2], bar, columns[2]])])
     alt = (

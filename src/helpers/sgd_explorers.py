@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers.logistic import Run
-from helpers.viz import COLUMN_WIDTH, DIVERGING, DPI, colorbar_png
-from helpers.widgets import Explorer, scrubber
+from helpers.viz import COLUMN_WIDTH, DIVERGING, DPI
+from helpers.widgets import Explorer, colour_bar, scrubber
 
 __all__ = [
     "CHANNELS",
@@ -385,16 +385,7 @@ def _live_layout(controls: list, caption: Any, pictures: list) -> Any:
 
 
 def _weight_bar(vmax: float) -> Any:
-    import ipywidgets as wd
-
-    bar = wd.Image(
-        value=colorbar_png(DIVERGING, -vmax, vmax, "weight (R+G+B)", height=192),
-        format="png",
-        width=90,
-        height=192,
-    )
-    bar.add_class("explorer-colorbar")
-    return bar
+    return colour_bar(DIVERGING, -vmax, vmax, "weight (R+G+B)", height=192)
 
 
 def nudge_explorer(

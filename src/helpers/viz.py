@@ -23,6 +23,7 @@ from typing import Any
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -45,6 +46,7 @@ __all__ = [
     "outline",
     "overlay",
     "to_png",
+    "colour",
     "overlay_png",
     "colorbar_png",
 ]
@@ -288,6 +290,13 @@ def overlay(
         bar.solids.set_alpha(1.0)
 
 
+def colour(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarray:
+    """A map of values (H, W) in ``cmap``'s colours, vmin to vmax (clipped beyond), as
+    an image (3, H, W) for :func:`to_png`: the live views' fixed colour scales."""
+    scaled = (np.asarray(values, dtype=np.float64) - vmin) / max(vmax - vmin, 1e-12)
+    return colormaps[cmap](np.clip(scaled, 0.0, 1.0))[..., :3].transpose(2, 0, 1)
+
+
 def to_png(image: np.ndarray, *, scale: int = 6, mask: np.ndarray | None = None) -> bytes:
     """A PNG of an image (3, H, W) enlarged ``scale`` times, the mask outlined in magenta.
 
@@ -325,8 +334,6 @@ def overlay_png(
 
     Drawn as :func:`overlay` draws it (cividis, 0 to ``vmax``), but without
     matplotlib's figure machinery. The bird ``mask`` (H, W) is outlined."""
-    from matplotlib import colormaps
-
     img = to_hwc(np.asarray(image, dtype=np.float32))
     weights = np.asarray(weights, dtype=np.float64)
     if weights.ndim != 2:

@@ -34,12 +34,21 @@ from helpers.viz import (
     DPI,
     PIXEL_RATIO,
     check_figure,
+    colorbar_png,
     outline,
     to_hwc,
     to_png,
 )
 
-__all__ = ["Explorer", "NOTE", "scrubber", "scene_reach", "scene_frame", "scene_explorer"]
+__all__ = [
+    "Explorer",
+    "NOTE",
+    "scrubber",
+    "colour_bar",
+    "scene_reach",
+    "scene_frame",
+    "scene_explorer",
+]
 
 
 class Explorer:
@@ -198,6 +207,20 @@ def scrubber(
         interval=int(interval_ms),
         note=escape(NOTE),
     )
+
+
+def colour_bar(
+    cmap: str, vmin: float, vmax: float, label: str, *, height: int, extend: str = "neither"
+) -> Any:
+    """A live view's colour bar: an ipywidgets Image of
+    :func:`~helpers.viz.colorbar_png`, 90 CSS pixels wide and ``height`` tall (the
+    pictures it stands beside), marked with the class ``explorer-colorbar``."""
+    import ipywidgets as w
+
+    png = colorbar_png(cmap, vmin, vmax, label, height=height, extend=extend)
+    bar = w.Image(value=png, format="png", width=90, height=height)
+    bar.add_class("explorer-colorbar")
+    return bar
 
 
 # ----------------------------------------------------------------------------------
