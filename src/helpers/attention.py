@@ -9,6 +9,11 @@ For queries q, keys k and values v::
 A mask (True = may attend) sets the scores of forbidden keys to minus infinity before
 the softmax, so their weights are exactly zero. Without a mask no weight is ever zero:
 the softmax *reweights* every region, it does not cut any out.
+
+:class:`MultiHeadSelfAttention` (chapter 5) lets every token of one sequence ask its own
+question of all the others: each token's query, key and value are linear maps of the
+token, split into heads that attend independently, and the heads' outputs are joined
+and mapped back to the token's width.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-__all__ = ["scaled_dot_product_attention", "softmax"]
+__all__ = ["MultiHeadSelfAttention", "scaled_dot_product_attention", "softmax"]
 
 
 def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -141,3 +147,94 @@ def _no_empty_rows(has_key: np.ndarray) -> None:
             "the mask lets some queries attend to no key at all (a fully masked row, "
             f"whose softmax would be 0/0 = NaN); first such (..., query) indices: {where}"
         )
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """Self-attention with ``heads`` heads: tokens (N, T, dim) -> (N, T, dim).
+
+    With d = dim / heads, for each head h (written for one sequence x, (T, dim))::
+
+        Q_h = x Wq_h^T + bq_h,  K_h = x Wk_h^T + bk_h,  V_h = x Wv_h^T + bv_h   (T, d)
+        A_h = softmax(Q_h K_h^T / sqrt(d))          (T, T), each row sums to 1
+        out = concat_h(A_h V_h) Wo^T + bo            (T, dim)
+
+    Row t of A_h says how much token t takes from every token: the weights are computed
+    from the tokens, so they change with the input; Wq, Wk, Wv, Wo are the learned,
+    fixed parameters. Nothing here knows where a token sits in the sequence: permute
+    the tokens and the outputs permute the same way (add positional embeddings to the
+    tokens to break that).
+
+    Args:
+        dim: the tokens' width, a positive int divisible by ``heads``.
+        heads: the number of heads.
+    """
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        for name, value in (("dim", dim), ("heads", heads)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if dim % heads:
+            raise ValueError(
+                f"dim must be divisible by heads (each head gets dim / heads "
+                f"features), got dim={dim}, heads={heads}"
+            )
+        self.dim = dim
+        """The tokens' width."""
+        self.heads = heads
+        """The number of heads; each works on dim / heads features."""
+        self.qkv = nn.Linear(dim, 3 * dim)
+        """Wq, Wk, Wv stacked (3 dim, dim), with their biases: one matmul for all three."""
+        self.out = nn.Linear(dim, dim)
+        """Wo and bo: the heads' joined outputs back to the tokens' width."""
+
+    def _check(self, x: object) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(
+                f"x must be a torch tensor of tokens (N, T, {self.dim}), got "
+                f"{type(x).__name__}"
+            )
+        if x.ndim != 3 or x.shape[-1] != self.dim or x.shape[1] < 1:
+            raise ValueError(
+                f"x must have shape (N, T, dim) = (N, T, {self.dim}), got {tuple(x.shape)}"
+            )
+        if x.dtype != self.qkv.weight.dtype:
+            raise TypeError(
+                f"x must be {self.qkv.weight.dtype} like the weights, got {x.dtype}"
+            )
+        return x
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokens (N, T, dim) -> ``(out (N, T, dim), weights (N, heads, T, T))``."""
+        x = self._check(x)
+        n, t, _ = x.shape
+        # (N, T, 3 dim) -> 3 x (N, heads, T, d)
+        q, k, v = self.qkv(x).reshape(n, t, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        mixed, weights = scaled_dot_product_attention(q, k, v)
+        joined = mixed.transpose(1, 2).reshape(n, t, self.dim)  # concat the heads
+        return self.out(joined), weights
+
+    def load_torch(self, mha: nn.MultiheadAttention) -> MultiHeadSelfAttention:
+        """Copy the weights of a ``torch.nn.MultiheadAttention(dim, heads,
+        batch_first=True)``; then both compute the same outputs and (per head)
+        weights. Returns ``self``."""
+        if not isinstance(mha, nn.MultiheadAttention):
+            raise TypeError(
+                f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}"
+            )
+        if (mha.embed_dim, mha.num_heads) != (self.dim, self.heads):
+            raise ValueError(
+                f"mha has dim {mha.embed_dim} and {mha.num_heads} heads; this module "
+                f"has dim {self.dim} and {self.heads} heads"
+            )
+        if mha.in_proj_weight is None or mha.in_proj_bias is None or mha.bias_k is not None:
+            raise ValueError(
+                "mha must have one packed input projection with biases and no extra "
+                "key/value biases (the defaults of nn.MultiheadAttention(dim, heads))"
+            )
+        with torch.no_grad():
+            self.qkv.weight.copy_(mha.in_proj_weight)
+            self.qkv.bias.copy_(mha.in_proj_bias)
+            self.out.weight.copy_(mha.out_proj.weight)
+            self.out.bias.copy_(mha.out_proj.bias)
+        return self

@@ -30,6 +30,7 @@ __all__ = [
     "TEST_SCENES",
     "MLP_LR",
     "CNN_LR",
+    "VIT_LR",
     "epochs_for",
     "hunger_scenes",
     "hunger_test",
@@ -53,6 +54,10 @@ MLP_LR = 3e-4
 raw pixels it is too large)."""
 CNN_LR = 5e-3
 """The CNN's peak learning rate: ``fit``'s default, chapter 4's recipe."""
+VIT_LR = 1e-3
+"""The pure vision transformer's peak learning rate (chapter 5's ``ViT(stem="patches")``;
+at 3e-3 it measured 0.66 instead of 0.75 on 2,000 scenes). The hybrid, whose tokens
+come from chapter 4's convolutional backbone, trains with :data:`CNN_LR`."""
 
 
 def epochs_for(n: int) -> int:

@@ -31,9 +31,20 @@ import math
 import torch
 from torch import nn
 
-from helpers.attention import scaled_dot_product_attention
+from helpers.attention import MultiHeadSelfAttention, scaled_dot_product_attention
 
-__all__ = ["ACTIVATIONS", "INITS", "MLP", "POOLS", "Backbone", "PooledCNN"]
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "MLP",
+    "POOLS",
+    "POSITIONS",
+    "STEMS",
+    "Backbone",
+    "PooledCNN",
+    "Block",
+    "ViT",
+]
 
 POOLS = ("avg", "mask", "attention")
 """The names of the three pooling heads a :class:`PooledCNN` can have.
@@ -377,3 +388,182 @@ class PooledCNN(nn.Module):
         _, weights = self.pool_all(images.to(dev), temperature=temperature)
         self.train(was_training)
         return weights[:, query].to(images.device)
+
+
+POSITIONS = ("learned", "none")
+"""The positional embeddings a :class:`ViT` can have: one learned vector per token
+position (``"learned"``, Dosovitskiy et al. 2021), or none at all (``"none"``: the
+patches are a bag, the model cannot tell where a patch was)."""
+STEMS = ("patches", "conv")
+"""How a :class:`ViT` turns an image into tokens: cut into 8x8 patches, each flattened
+and mapped linearly (``"patches"``, a pure ViT), or chapter 4's convolutional
+:class:`Backbone` whose 6x6 grid of features are the tokens (``"conv"``, a hybrid)."""
+
+
+class Block(nn.Module):
+    """One transformer layer (pre-norm): self-attention, then a per-token MLP.
+
+    Tokens (N, T, dim) -> (N, T, dim) and the attention weights (N, heads, T, T)::
+
+        x = x + MultiHeadSelfAttention(LayerNorm(x))
+        x = x + W2 GELU(W1 LayerNorm(x))          the same MLP for every token
+
+    Args:
+        dim: the tokens' width.
+        heads: attention heads (``dim`` must be divisible by it).
+        hidden: the width of the per-token MLP.
+    """
+
+    def __init__(self, dim: int, heads: int, hidden: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attention = MultiHeadSelfAttention(dim, heads)
+        """The layer's :class:`helpers.attention.MultiHeadSelfAttention`."""
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokens (N, T, dim) -> (tokens (N, T, dim), weights (N, heads, T, T))."""
+        mixed, weights = self.attention(self.norm1(x))
+        x = x + mixed
+        return x + self.mlp(self.norm2(x)), weights
+
+
+class ViT(nn.Module):
+    """A tiny vision transformer: N images (3, 48, 48) -> N bird logits.
+
+    The image becomes a 6x6 grid of tokens (its 8x8 patches, or the conv stem's grid
+    cells), read left to right, top to bottom. A learned class token is put in front
+    (token 0), a positional embedding (if any) is added, and ``depth`` transformer
+    :class:`Block` layers mix the T = 37 tokens. The bird logit is read from the class
+    token alone::
+
+        x_0 = [c; E(patch_1); ...; E(patch_36)] + P       (N, 37, dim)
+        x_l = Block_l(x_{l-1})                             l = 1 .. depth
+        z   = w . LayerNorm(x_depth[:, 0]) + b             (N,)
+
+    So the class token is a learned query: in the last layer its row of attention is a
+    weighting of the patches computed from this image, like chapter 4's attention
+    pooling, but its query is itself computed by the earlier layers.
+
+    ``ViT()`` is chapter 5's model, the *hybrid* of Dosovitskiy et al. (2021): its
+    tokens are the cells of chapter 4's convolutional backbone (circular padding),
+    each mapped to ``dim`` features. ``ViT(stem="patches")`` is the pure ViT, each
+    token a linear map of one 8x8 patch's pixels: with 6,000 cluttered scenes it does
+    not learn chapter 4's task in the budget, the hybrid does.
+
+    Args:
+        size: image height and width (48); a multiple of the patch (8).
+        dim: the tokens' width.
+        depth: the number of transformer layers.
+        heads: attention heads per layer.
+        hidden: the width of each layer's per-token MLP.
+        position: ``"learned"`` or ``"none"`` (see :data:`POSITIONS`).
+        stem: ``"conv"`` (hybrid, the default) or ``"patches"`` (pure ViT); see
+            :data:`STEMS`.
+    """
+
+    patch = 8
+    """The side of one patch (one token) in pixels."""
+
+    def __init__(
+        self,
+        *,
+        size: int = 48,
+        dim: int = 64,
+        depth: int = 2,
+        heads: int = 4,
+        hidden: int = 128,
+        position: str = "learned",
+        stem: str = "conv",
+    ):
+        super().__init__()
+        if position not in POSITIONS:
+            raise ValueError(f"position must be one of {POSITIONS}, got {position!r}")
+        if stem not in STEMS:
+            raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
+        for name, value in (("size", size), ("depth", depth), ("hidden", hidden)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if size % self.patch:
+            raise ValueError(f"size must be a multiple of {self.patch}, got {size}")
+        self.position = position
+        """The positional embedding's kind, one of :data:`POSITIONS`."""
+        self.stem = stem
+        """How images become tokens, one of :data:`STEMS`."""
+        self.grid = (size // self.patch, size // self.patch)
+        """(h, w), the grid of patch tokens ((6, 6) for 48x48 images)."""
+        tokens = self.grid[0] * self.grid[1]
+        if stem == "patches":
+            self.embed = nn.Conv2d(3, dim, self.patch, stride=self.patch)
+        else:
+            backbone = Backbone()
+            self.embed = nn.Sequential(backbone, nn.Conv2d(backbone.out_channels, dim, 1))
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        """The class token c (1, 1, dim), learned: the same vector for every image."""
+        if position == "learned":
+            self.pos = nn.Parameter(torch.zeros(1, tokens + 1, dim))
+        self.blocks = nn.ModuleList(Block(dim, heads, hidden) for _ in range(depth))
+        """The transformer layers, in order."""
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, 1)
+        self.reset_own_parameters()
+
+    def reset_own_parameters(self) -> None:
+        """Draw the class token and positional embeddings (normal, std 0.02)."""
+        with torch.no_grad():
+            self.cls.normal_(0.0, 0.02)
+            if self.position == "learned":
+                self.pos.normal_(0.0, 0.02)
+
+    def tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) images -> (N, T, dim) tokens x_0: class token first, then the
+        grid's cells row by row, with the positional embedding added."""
+        images = _check_images(images)
+        grid = tuple(images.shape[-2:])
+        if grid != (self.grid[0] * self.patch, self.grid[1] * self.patch):
+            raise ValueError(
+                f"this ViT was built for {self.grid[0] * self.patch}x"
+                f"{self.grid[1] * self.patch} images, got {grid}"
+            )
+        if images.dtype != self.cls.dtype:
+            raise TypeError(f"images must be {self.cls.dtype}, got {images.dtype}")
+        patches = self.embed(images).flatten(2).transpose(1, 2)  # (N, 36, dim)
+        x = torch.cat([self.cls.expand(len(images), -1, -1), patches], dim=1)
+        return x + self.pos if self.position == "learned" else x
+
+    def run(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (N,) and every layer's attention (N, depth, heads, T, T)."""
+        x = self.tokens(images)
+        maps = []
+        for block in self.blocks:
+            x, weights = block(x)
+            maps.append(weights)
+        logits = self.head(self.norm(x[:, 0]))[:, 0]
+        return logits, torch.stack(maps, dim=1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) float images -> (N,) bird logits (positive = bird)."""
+        return self.run(images)[0]
+
+    @torch.no_grad()
+    def attention_maps(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """(N, depth, heads, T, T) attention weights in eval mode, on ``images``' device.
+
+        Entry [n, l, h, i, j] is how much token i takes from token j in head h of
+        layer l (token 0 is the class token, then the grid row by row); each row sums
+        to 1."""
+        images = _check_images(images)
+        was_training = self.training
+        self.eval()
+        dev = self.cls.device
+        maps = [
+            self.run(images[i : i + batch_size].to(dev))[1].to(images.device)
+            for i in range(0, len(images), batch_size)
+        ]
+        self.train(was_training)
+        if not maps:
+            t = self.grid[0] * self.grid[1] + 1
+            heads = self.blocks[0].attention.heads
+            return images.new_zeros((0, len(self.blocks), heads, t, t))
+        return torch.cat(maps)

@@ -1,0 +1,171 @@
+"""Chapter 5's position experiment: are learned positional embeddings weights again?
+
+Chapter 4 trained its pooling heads on birds in the left half only and tested them in
+both halves: the fixed learned mask (one weight per position) lost the right-half
+birds. Here two vision transformers go through the same test, on the same scenes
+(:func:`helpers.compare.position_data`): one adds a learned embedding to each token
+position (``"learned"``), one has no positional embedding at all (``"none"``). A
+learned positional embedding is one vector of parameters per position, fixed after
+training: weights over positions, like the mask.
+
+Both models train together in one call of :func:`helpers.train.fit` (the sum of two
+independent losses: each model's gradients are its own), with the same batches.
+``experiments/chapter5.py`` runs the experiment over three seeds; the notebook runs
+seed 0 live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from helpers.compare import position_data
+from helpers.hunger import CNN_LR, VIT_LR
+from helpers.metrics import attention_mass, flat_mass
+from helpers.models import POSITIONS, STEMS, ViT
+from helpers.rollout import attention_rollout, class_attention
+from helpers.scenes import Scenes
+from helpers.tables import Table, spread
+from helpers.train import fit, predict
+
+__all__ = [
+    "VARIANTS",
+    "position_vits",
+    "measure_vit",
+    "position_run",
+    "live_table",
+    "seeds_table",
+    "over_seeds",
+]
+
+VARIANTS = {"learned": "learned positions", "none": "no positions"}
+"""The two models of the experiment (their ``position``), and how tables name them."""
+
+
+def position_vits(stem: str = "conv") -> dict[str, ViT]:
+    """The two untrained models: ``{"learned": ViT(...), "none": ViT(position="none")}``.
+
+    Args:
+        stem: ``"conv"`` (the hybrid, the chapter's model) or ``"patches"``.
+    """
+    if stem not in STEMS:
+        raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
+    return {position: ViT(position=position, stem=stem) for position in POSITIONS}
+
+
+@torch.no_grad()
+def measure_vit(model: ViT, scenes: Scenes) -> dict[str, float]:
+    """Accuracy, recall, false-alarm rate, and where the class token looks.
+
+    ``mass`` is the mean share of the class token's last-layer attention (heads
+    averaged, over the cells) on the bird, ``rollout`` the same for the attention
+    rollout, ``flat`` what an evenly spread map would get; all over the bird scenes.
+    """
+    if not isinstance(model, ViT):
+        raise TypeError(f"model must be a helpers.models.ViT, got {type(model).__name__}")
+    if not isinstance(scenes, Scenes) or not (scenes.labels == 1).any():
+        raise ValueError("scenes must be a Scenes holding at least one bird")
+    said_bird = predict(model, scenes.images) > 0
+    bird = scenes.labels == 1
+    maps = model.attention_maps(torch.from_numpy(scenes.images[bird]))
+    masks = scenes.masks[bird]
+    return {
+        "accuracy": float((said_bird == bird).mean()),
+        "recall": float(said_bird[bird].mean()),
+        "false_alarm": float(said_bird[~bird].mean()) if (~bird).any() else float("nan"),
+        "mass": float(attention_mass(class_attention(maps), masks).mean()),
+        "rollout": float(attention_mass(attention_rollout(maps), masks).mean()),
+        "flat": float(flat_mass(masks, model.grid).mean()),
+    }
+
+
+def position_run(
+    seed: int,
+    *,
+    stem: str = "conv",
+    data: dict[str, Scenes] | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, ViT], dict[str, Any]]:
+    """Train both models on left-half birds (6 epochs); measure them in both halves.
+
+    Args:
+        seed: the scenes (:func:`helpers.compare.position_data`), the initial weights
+            and the batches.
+        stem: ``"conv"`` (hybrid, learning rate ``CNN_LR``) or ``"patches"`` (pure
+            ViT, ``VIT_LR``).
+        data: the scenes of ``position_data(seed)`` when already made.
+        progress: show fit's progress bar.
+
+    Returns:
+        The trained models and ``{"left": {variant: measure_vit(...)}, "right": ...,
+        "seconds": training time}``.
+    """
+    models = position_vits(stem)
+    data = data if data is not None else position_data(seed)
+    lr = VIT_LR if stem == "patches" else CNN_LR
+    history = fit(models, data["train"], seed=seed, lr=lr, progress=progress)
+    result: dict[str, Any] = {
+        half: {name: measure_vit(m, data[half]) for name, m in models.items()}
+        for half in ("left", "right")
+    }
+    result["seconds"] = history.seconds
+    return models, result
+
+
+_COLUMNS = {
+    "accuracy": "accuracy",
+    "recall": "recall",
+    "mass": "class token",
+    "rollout": "rollout",
+    "flat": "flat",
+}
+
+
+def live_table(result: Mapping[str, Any], caption: str) -> Table:
+    """One run of :func:`position_run` as a table: a row per model and half."""
+    rows = [
+        [f"{VARIANTS[name]}, {half}"]
+        + [
+            f"{result[half][name][k]:.{2 if k in ('mass', 'rollout', 'flat') else 3}f}"
+            for k in _COLUMNS
+        ]
+        for name in VARIANTS
+        for half in ("left", "right")
+    ]
+    return Table(["model, test half", *_COLUMNS.values()], rows, caption=caption)
+
+
+def over_seeds(
+    committed: Mapping[str, Any], stem: str, half: str, variant: str, key: str
+) -> list[float]:
+    """One number of ``experiments/chapter5.json``'s position runs, for every seed.
+
+    E.g. ``over_seeds(load("chapter5"), "conv", "right", "learned", "accuracy")``.
+    """
+    if stem not in STEMS or half not in ("left", "right") or variant not in VARIANTS:
+        raise ValueError(
+            f"expected stem in {STEMS}, half 'left' or 'right', variant in "
+            f"{tuple(VARIANTS)}; got {stem!r}, {half!r}, {variant!r}"
+        )
+    if key not in (*_COLUMNS, "false_alarm"):
+        raise ValueError(f"key must be one of {[*_COLUMNS, 'false_alarm']}, got {key!r}")
+    runs = committed["positions"][stem]
+    return [runs[str(s)][half][variant][key] for s in committed["seeds"]]
+
+
+def seeds_table(committed: Mapping[str, Any], stem: str = "conv") -> Table:
+    """The committed seeds: mean (range) of each number, a row per model and half."""
+    rows = [
+        [f"{VARIANTS[v]}, {half}"]
+        + [spread(over_seeds(committed, stem, half, v, k)) for k in _COLUMNS]
+        for v in VARIANTS
+        for half in ("left", "right")
+    ]
+    seeds = ", ".join(map(str, committed["seeds"]))
+    return Table(
+        ["model, test half", *_COLUMNS.values()],
+        rows,
+        caption=f"mean (range) over seeds {seeds}",
+    )

@@ -1,0 +1,106 @@
+"""Reading a vision transformer's attention as maps over the image.
+
+A :class:`helpers.models.ViT` returns every layer's attention as (N, layers, heads,
+T, T) weights, token 0 the class token and tokens 1 .. T - 1 the grid's cells row by
+row. Two ways to turn them into one (h, w) map per image:
+
+- :func:`class_attention`: the class token's row in one layer (by default the last):
+  how much the token that gives the answer takes from each cell. In the last layer it
+  is a weighting of the cells computed from this image, like chapter 4's attention
+  pooling (its query, the class token, is itself computed by the earlier layers).
+- :func:`attention_rollout` (Abnar & Zuidema 2020): the layers chained. Each layer
+  adds its attention to the residual connection, so a token keeps half of itself::
+
+      B_l = (A_l + I) / 2          A_l the heads' mean, (T, T); rows still sum to 1
+      R   = B_L ... B_2 B_1        how much each output token draws from each input
+
+  The class token's row of R, over the cells, says how much of each input cell
+  reached the answer through all the layers (an approximation: it ignores the MLPs
+  and the values).
+
+Both maps leave out what the class token takes from itself and are renormalised over
+the cells, so each sums to 1 and :func:`helpers.metrics.attention_mass` can score it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+__all__ = ["class_attention", "attention_rollout"]
+
+
+def _check_maps(maps: object) -> torch.Tensor:
+    if isinstance(maps, np.ndarray):
+        maps = torch.from_numpy(maps)
+    if not isinstance(maps, torch.Tensor):
+        raise TypeError(
+            f"maps must be a torch tensor or numpy array (N, layers, heads, T, T), got "
+            f"{type(maps).__name__} (use model.attention_maps(images))"
+        )
+    if maps.ndim != 5 or maps.shape[-1] != maps.shape[-2]:
+        raise ValueError(
+            f"maps must have shape (N, layers, heads, T, T), got {tuple(maps.shape)}"
+        )
+    side = math.isqrt(maps.shape[-1] - 1)
+    if maps.shape[-1] < 2 or side * side != maps.shape[-1] - 1:
+        raise ValueError(
+            f"T = {maps.shape[-1]} tokens is not a class token and a square grid "
+            "(T = 1 + h * h)"
+        )
+    if not torch.is_floating_point(maps):
+        raise TypeError(f"maps must hold floats, got {maps.dtype}")
+    return maps.detach().double()
+
+
+def _cells(row: torch.Tensor) -> np.ndarray:
+    """(N, T) class-token rows -> (N, h, h) maps over the cells, each summing to 1."""
+    cells = row[:, 1:]
+    cells = cells / cells.sum(dim=1, keepdim=True)
+    side = math.isqrt(cells.shape[1])
+    return cells.reshape(len(cells), side, side).cpu().numpy()
+
+
+def class_attention(
+    maps: object, *, layer: int = -1, head: int | None = None
+) -> np.ndarray:
+    """The class token's attention over the grid in one layer: (N, h, w), sums to 1.
+
+    Args:
+        maps: (N, layers, heads, T, T) from ``ViT.attention_maps``.
+        layer: which layer (-1, the last, by default).
+        head: one head, or ``None`` for the mean over the heads.
+    """
+    maps = _check_maps(maps)
+    layers, heads = maps.shape[1], maps.shape[2]
+    if (
+        isinstance(layer, bool)
+        or not isinstance(layer, int)
+        or not -layers <= layer < layers
+    ):
+        raise ValueError(f"layer must be an int in [{-layers}, {layers}), got {layer!r}")
+    if head is not None and (
+        isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < heads
+    ):
+        raise ValueError(f"head must be None or an int in [0, {heads}), got {head!r}")
+    a = maps[:, layer]
+    a = a.mean(dim=1) if head is None else a[:, head]
+    return _cells(a[:, 0])
+
+
+def attention_rollout(maps: object) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020): (N, h, w), each map summing to 1.
+
+    ``R = B_L ... B_1`` with ``B_l = (mean over heads of A_l + I) / 2``; the class
+    token's row of R over the cells, renormalised.
+    """
+    maps = _check_maps(maps)
+    n, layers, _, t, _ = maps.shape
+    eye = torch.eye(t, dtype=maps.dtype)
+    rollout = eye.expand(n, t, t)
+    for layer in range(layers):
+        b = (maps[:, layer].mean(dim=1) + eye) / 2
+        rollout = b @ rollout
+    return _cells(rollout[:, 0])
