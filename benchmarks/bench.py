@@ -258,6 +258,29 @@ def chapter4() -> tuple[dict[str, Any], Any]:
     return summary, (heads, snapshots, probe)
 
 
+def chapter5() -> tuple[dict[str, Any], Any]:
+    """Chapter 5's trainings, as the notebook runs them: two hybrid ViTs on left-half
+    birds (learned positions and none), then the pure ViT on 2,000 birds anywhere."""
+    from helpers.compare import position_data
+    from helpers.hunger import VIT_LR, hunger_run
+    from helpers.models import ViT
+    from helpers.positions import position_run
+
+    vits, result = position_run(0, data=position_data(seed=0), progress=False)
+    accuracy = {
+        half: {name: result[half][name]["accuracy"] for name in vits}
+        for half in ("left", "right")
+    }
+    _, pure = hunger_run(
+        lambda: ViT(stem="patches"), "anywhere", 2000, seed=0, lr=VIT_LR, progress=False
+    )
+    summary = {
+        "hybrids": {"seconds": result["seconds"], "test_accuracy": accuracy},
+        "pure": {"seconds": pure["seconds"], "test_accuracy": pure["accuracy"]},
+    }
+    return summary, vits["learned"]
+
+
 def budget_model() -> dict[str, Any]:
     from budget import BUDGET_CLUTTER
     from budget import run as budget_run
@@ -320,7 +343,7 @@ def frame_times(frame: Callable[[np.random.Generator], Any], n: int) -> dict[str
     return budgets.summary([1000 * timed(lambda: frame(rng))[0] for _ in range(n)])
 
 
-def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any) -> dict[str, Any]:
+def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any, ch5: Any) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from helpers.attention_explorers import (
@@ -340,6 +363,12 @@ def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any) -> dict[str, Any]:
     from helpers.mlp_explorers import depth_explorer, move_explorer, move_frame
     from helpers.models import ACTIVATIONS, INITS
     from helpers.sgd_explorers import nudge_explorer, nudge_frame, sgd_explorer, sgd_frame
+    from helpers.vit_explorers import query_explorer as vit_query_explorer
+    from helpers.vit_explorers import (
+        query_frame,
+        vit_move_explorer,
+        vit_move_frame,
+    )
     from helpers.widgets import scene_explorer, scene_frame
 
     run, X, y = ch1
@@ -390,6 +419,16 @@ def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any) -> dict[str, Any]:
         "epoch (ch. 4)": (
             lambda: epoch_explorer(snapshots, probe.images[0], probe.masks[0]),
             None,
+        ),
+        "query (ch. 5)": (
+            lambda: vit_query_explorer(ch5),
+            lambda r: query_frame(
+                ch5, int(r.integers(37)), int(r.integers(2)), *r.uniform(0.2, 0.8, 2)
+            ),
+        ),
+        "move the bird (ch. 5)": (
+            lambda: vit_move_explorer(ch5),
+            lambda r: vit_move_frame(ch5, *r.uniform(0.2, 0.8, 2)),
         ),
     }
     out = {}
@@ -447,13 +486,16 @@ def main() -> int:
     ch2, ch2_state = chapter2()
     ch3, ch3_state = chapter3()
     ch4, ch4_state = chapter4()
+    ch5, ch5_state = chapter5()
     results["device"] = trained_device(ch4_state[0])
-    results["widgets"] = widgets(ch1_state, ch2_state, ch3_state, ch4_state)
+    results["widgets"] = widgets(ch1_state, ch2_state, ch3_state, ch4_state, ch5_state)
     results["training"] = {
         "chapter 1 (logistic regression, SGD)": ch1,
         "chapter 2 (MLP, 2,000 centred birds)": ch2,
         "chapter 3 (CNN, 2,000 birds anywhere)": ch3,
         "chapter 4 (three heads, shared backbone)": ch4,
+        "chapter 5 (two hybrid ViTs, left-half birds)": ch5["hybrids"],
+        "chapter 5 (pure ViT, 2,000 birds anywhere)": ch5["pure"],
         "budget": budget_model(),
     }
     results["bench_peak_mb"] = peak_mb()

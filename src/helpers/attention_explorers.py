@@ -136,6 +136,7 @@ def draw_maps(
     vmax: float | None = None,
     suptitle: str | None = None,
     extend: str = "neither",
+    label: str = "pooling weight",
 ) -> None:
     """Maps over one image, side by side, with one shared, labelled colour bar.
 
@@ -143,8 +144,8 @@ def draw_maps(
     squares as large as the figure or subfigure ``fig`` allows, centred, y ticks on
     the first only; titles may have several lines. The colour bar runs from 0 to
     ``vmax`` (the largest weight if ``None``); ``extend="max"`` marks weights above
-    it, which are clipped to its top colour. :func:`maps_figsize` gives a figure
-    size that fits the maps without empty space.
+    it, which are clipped to its top colour; ``label`` names it. :func:`maps_figsize`
+    gives a figure size that fits the maps without empty space.
     """
     vmax = vmax if vmax is not None else max(float(m.max()) for m in maps.values())
     n = len(maps)
@@ -171,7 +172,7 @@ def draw_maps(
             ax.tick_params(labelleft=False)
     cax = fig.add_axes(np.array([x + n * side + (n - 1) * gap + 0.1, y, 0.12, side]) / inch)
     bar = fig.colorbar(ScalarMappable(Normalize(0.0, vmax), CMAP), cax=cax, extend=extend)
-    bar.set_label("pooling weight")
+    bar.set_label(label)
     if suptitle:
         fig.suptitle(suptitle, y=1 - 0.05 / height, va="top")
 
@@ -213,10 +214,10 @@ PICTURE = 216
 """The live views' pictures are this many CSS pixels square."""
 
 
-def _colour_bar(vmax: float, *, clipped: bool) -> Any:
+def _colour_bar(vmax: float, *, clipped: bool, label: str = "pooling weight") -> Any:
     """The live views' colour bar: 0 to ``vmax``, as tall as the pictures."""
     extend = "max" if clipped else "neither"
-    return colour_bar(CMAP, 0.0, vmax, "pooling weight", height=PICTURE, extend=extend)
+    return colour_bar(CMAP, 0.0, vmax, label, height=PICTURE, extend=extend)
 
 
 def _panels(captions: Mapping[str, Any], pictures: Mapping[str, Any], bar: Any) -> Any:

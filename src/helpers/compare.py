@@ -23,7 +23,7 @@ from helpers.metrics import attention_mass, flat_mass
 from helpers.models import POOLS, Backbone, PooledCNN
 from helpers.scenes import Scenes, make_scenes
 from helpers.tables import Table, spread
-from helpers.train import fit
+from helpers.train import fit, predict
 
 __all__ = [
     "LEFT",
@@ -307,9 +307,12 @@ def seeds_table(committed: Mapping[str, Any], variant: str, half: str) -> Table:
 
 @torch.no_grad()
 def recall_by_position(
-    models: Mapping[str, PooledCNN], scenes: Scenes, bins: int = 8
+    models: Mapping[str, torch.nn.Module], scenes: Scenes, bins: int = 8
 ) -> dict[str, Any]:
-    """How often each head finds the bird, by where the bird is across the image.
+    """How often each model finds the bird, by where the bird is across the image.
+
+    ``models`` are chapter 4's heads or any models mapping images to bird logits
+    (e.g. chapter 5's vision transformers).
 
     The bird scenes are binned by the bird's horizontal centre (``bins`` equal bins
     from the leftmost to the rightmost centre: a bird never sits at the very edge);
@@ -328,9 +331,13 @@ def recall_by_position(
     edges = np.linspace(x.min(), x.max(), bins + 1)
     which = np.clip(np.digitize(x, edges) - 1, 0, bins - 1)
     counts = np.bincount(which, minlength=bins)
-    found = outputs(models, torch.from_numpy(scenes.images[bird]))
+    images = torch.from_numpy(scenes.images[bird])
+    if all(isinstance(m, PooledCNN) for m in models.values()):
+        found = {n: logits for n, (logits, _) in outputs(models, images).items()}
+    else:  # any models giving logits, e.g. chapter 5's vision transformers
+        found = {name: predict(m, images) for name, m in models.items()}
     recall = {}
-    for name, (logits, _) in found.items():
+    for name, logits in found.items():
         hits = np.bincount(which, weights=(logits > 0).astype(float), minlength=bins)
         with np.errstate(invalid="ignore", divide="ignore"):
             recall[name] = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
