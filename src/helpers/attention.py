@@ -14,6 +14,11 @@ the softmax *reweights* every region, it does not cut any out.
 question of all the others: each token's query, key and value are linear maps of the
 token, split into heads that attend independently, and the heads' outputs are joined
 and mapped back to the token's width.
+
+:func:`linear_attention` drops the softmax: out = (q @ k^T) @ v. Matrix products
+associate, so out = q @ W with W = k^T @ v (:func:`fast_weights`), a (d, dv) matrix
+computed from the input, written by the keys and values and read by the queries.
+Computed that way, the cost grows linearly with the sequence length, not quadratically.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MultiHeadSelfAttention", "scaled_dot_product_attention", "softmax"]
+__all__ = [
+    "MultiHeadSelfAttention",
+    "fast_weights",
+    "linear_attention",
+    "scaled_dot_product_attention",
+    "softmax",
+]
 
 
 def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -238,3 +249,110 @@ class MultiHeadSelfAttention(nn.Module):
             self.out.weight.copy_(mha.out_proj.weight)
             self.out.bias.copy_(mha.out_proj.bias)
         return self
+
+
+def _same_torch_dtype_device(**tensors: Any) -> None:
+    """With torch inputs, all tensors must share a dtype and a device."""
+    (name0, x0), *rest = tensors.items()
+    for name, x in rest:
+        if x.dtype != x0.dtype:
+            raise TypeError(
+                f"{name0} and {name} must share a dtype, got {x0.dtype} and {x.dtype}"
+            )
+        if x.device != x0.device:
+            raise ValueError(
+                f"{name0} and {name} must be on one device, got {x0.device} and {x.device}"
+            )
+
+
+def _check_kv(k: Any, v: Any) -> str:
+    """Validate keys and values; return "numpy" or "torch"."""
+    if all(isinstance(x, torch.Tensor) for x in (k, v)):
+        kind = "torch"
+    elif all(isinstance(x, np.ndarray) for x in (k, v)):
+        kind = "numpy"
+    else:
+        raise TypeError(
+            "k and v must both be numpy arrays or both torch tensors, got "
+            f"{type(k).__name__} and {type(v).__name__}"
+        )
+    for name, x in (("k", k), ("v", v)):
+        if x.ndim < 2:
+            raise ValueError(f"{name} must have shape (..., L, d), got {tuple(x.shape)}")
+        if kind == "numpy" and not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
+        if kind == "torch" and not torch.is_floating_point(x):
+            raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            "k and v must have one row per key (Lk): "
+            f"k {tuple(k.shape)}, v {tuple(v.shape)}"
+        )
+    try:
+        np.broadcast_shapes(k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            "the leading (batch, head) dimensions of k and v must broadcast: "
+            f"k {tuple(k.shape)}, v {tuple(v.shape)}"
+        ) from None
+    _same_torch_dtype_device(k=k, v=v)
+    return kind
+
+
+def linear_attention(q: Any, k: Any, v: Any) -> Any:
+    """Unnormalised linear attention: out = (q @ k^T) @ v, no softmax, no scaling.
+
+    Query i gets out_i = sum_j (q_i . k_j) v_j: every value, weighted by the raw dot
+    product of its key with the query. The weights can be negative and need not sum to
+    1. Because matrix products associate, out = q @ (k^T @ v) = q @ W with
+    W = ``fast_weights(k, v)``. This function forms the (Lq, Lk) scores, to show the
+    attention view; q @ W never does, so its cost grows linearly with Lk.
+
+    Args:
+        q: queries (..., Lq, d).
+        k: keys (..., Lk, d).
+        v: values (..., Lk, dv).
+
+    Returns:
+        out (..., Lq, dv); the leading dimensions of q, k, v broadcast. numpy in, numpy
+        out; torch in, torch out (differentiable).
+
+    Raises:
+        TypeError: mixed numpy/torch inputs, non-float inputs, torch inputs of
+            different dtypes.
+        ValueError: shapes that do not fit (the message names them), torch inputs on
+            different devices.
+    """
+    kind = _check(q, k, v, None, 1.0)
+    if kind == "numpy":
+        return (q @ np.swapaxes(k, -1, -2)) @ v
+    _same_torch_dtype_device(q=q, k=k, v=v)
+    return (q @ k.transpose(-1, -2)) @ v
+
+
+def fast_weights(k: Any, v: Any) -> Any:
+    """The fast weight matrix W = k^T @ v = sum_j k_j v_j^T, shape (..., d, dv).
+
+    Each key-value pair writes its outer product k_j v_j^T into W; a query reads W
+    with q @ W, and ``linear_attention(q, k, v) == q @ fast_weights(k, v)``. W is a
+    weight matrix that changes with every input, computed by the slow, learned weights
+    that produce k and v: the outer-product "fast weights" of Ba et al. (2016), which
+    Schlag, Irie and Schmidhuber (2021) showed to be linear attention in disguise.
+
+    Args:
+        k: keys (..., Lk, d).
+        v: values (..., Lk, dv).
+
+    Returns:
+        W (..., d, dv); the leading dimensions of k and v broadcast. numpy in, numpy
+        out; torch in, torch out (differentiable).
+
+    Raises:
+        TypeError: mixed numpy/torch inputs, non-float inputs, torch inputs of
+            different dtypes.
+        ValueError: shapes that do not fit (the message names them), torch inputs on
+            different devices.
+    """
+    if _check_kv(k, v) == "numpy":
+        return np.swapaxes(k, -1, -2) @ v
+    return k.transpose(-1, -2) @ v
