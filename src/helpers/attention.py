@@ -226,9 +226,9 @@ class MultiHeadSelfAttention(nn.Module):
         return self.out(joined), weights
 
     def load_torch(self, mha: nn.MultiheadAttention) -> MultiHeadSelfAttention:
-        """Copy the weights of a ``torch.nn.MultiheadAttention(dim, heads,
-        batch_first=True)``; then both compute the same outputs and (per head)
-        weights. Returns ``self``."""
+        """Copy the weights of a torch ``nn.MultiheadAttention`` built with
+        ``(dim, heads, batch_first=True)``; then both compute the same outputs and
+        (per head) weights. Returns ``self``."""
         if not isinstance(mha, nn.MultiheadAttention):
             raise TypeError(
                 f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}"
