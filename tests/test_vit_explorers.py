@@ -37,10 +37,9 @@ def model():
 
 def test_token_names():
     assert token_name(0) == "class token"
-    assert token_name(1) == "cell (1, 1)"
-    assert token_name(8) == "cell (2, 2)"
-    assert token_name(36) == "cell (6, 6)"
-    assert token_name(np.int64(6)) == "cell (1, 6)"
+    assert token_name(1) == "patch 1"
+    assert token_name(36) == "patch 36"
+    assert token_name(np.int64(6)) == "patch 6"
     for bad in (-1, 37, 1.0, True):
         with pytest.raises(ValueError, match="token must be"):
             token_name(bad)
@@ -56,7 +55,7 @@ def test_query_frame_is_the_models_attention_row(model):
     np.testing.assert_allclose(f["to_class"], maps[:, 0], atol=1e-6)
     np.testing.assert_allclose(f["heads"].sum((1, 2)) + f["to_class"], 1.0, atol=1e-5)
     np.testing.assert_allclose(f["mean"], f["heads"].mean(0))
-    assert f["name"] == "cell (2, 2)" and f["layer"] == 1 and 0 < f["prob"] < 1
+    assert f["name"] == "patch 8" and f["layer"] == 1 and 0 < f["prob"] < 1
     logit = model(torch.from_numpy(scene.images))[0].item()
     assert f["prob"] == pytest.approx(1 / (1 + np.exp(-logit)), abs=1e-6)
 

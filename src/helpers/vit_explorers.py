@@ -8,11 +8,11 @@
   attention and the attention rollout), live in :func:`vit_move_explorer`; static:
   the bird crossing the image.
 
-Token 0 is the class token; token 1 + 6 r + c is the grid cell in row r, column c
-(both from 0, top left). Each explorer is a pure *parameters -> data to draw*
-function, a live ipywidgets control and a static scrubber (see
-:mod:`helpers.widgets`); maps are drawn by chapter 4's
-:func:`helpers.attention_explorers.draw_maps`, on one fixed colour scale.
+Token 0 is the class token; token k (1 to 36) is patch k, the grid cells numbered
+row by row from the top left (patch 1 + 6 r + c in row r, column c, both from 0).
+Each explorer is a pure *parameters -> data to draw* function, a live ipywidgets
+control and a static scrubber (see :mod:`helpers.widgets`); maps are drawn by
+chapter 4's :func:`helpers.attention_explorers.draw_maps`, on one fixed colour scale.
 """
 
 from __future__ import annotations
@@ -63,16 +63,14 @@ def _check_model(model: object) -> ViT:
 
 
 def token_name(token: int, grid: int = 6) -> str:
-    """``"class token"`` for token 0, ``"cell (r, c)"`` (from 1, top left) for the
-    others, e.g. ``token_name(8) == "cell (2, 2)"`` on a 6x6 grid."""
+    """``"class token"`` for token 0, ``"patch k"`` for the others: the grid cells
+    numbered 1 to grid * grid row by row from the top left, as chapter 5 numbers the
+    patches (``token_name(8) == "patch 8"``, row 2, column 2 of a 6x6 grid)."""
     if isinstance(token, bool) or not isinstance(token, (int, np.integer)):
         raise ValueError(f"token must be an int, got {token!r}")
     if not 0 <= token <= grid * grid:
         raise ValueError(f"token must be from 0 to {grid * grid}, got {token}")
-    if token == 0:
-        return "class token"
-    r, c = divmod(int(token) - 1, grid)
-    return f"cell ({r + 1}, {c + 1})"
+    return "class token" if token == 0 else f"patch {int(token)}"
 
 
 def _scene(y: float, x: float, seed: int):
@@ -254,10 +252,12 @@ def query_explorer(
     live = w.VBox([*rows, status, _panels(captions, pictures, bar)])
     alt = (
         "A cluttered scene with a bird, and where one token of the trained vision "
-        "transformer takes its information from, for the class token and three grid "
-        "cells, in the first and the last layer: each head's attention over the 6x6 "
-        "grid, and their mean. Different heads of one token look at different places, "
-        "and the same head looks elsewhere from a different query cell."
+        "transformer takes its information from, for the class token and three "
+        "patches (the bird's and two corners), in the first and the last layer: each "
+        "head's attention over the 6x6 grid, and their mean. In the last layer every "
+        "query, whatever its own patch, puts most of its weight on the cells at the "
+        "bird; in the first layer the heads differ, one of them looking away from "
+        "the bird."
     )
     size = maps_figsize(5, side=0.98, title_lines=1, suptitle=True, width=COLUMN_WIDTH)
     static = scrubber(
