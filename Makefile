@@ -85,4 +85,4 @@ bench: $(STAMP) $(KERNEL_CONFIG) $(MATHJAX)
 	$(PY) benchmarks/bench.py
 
 clean:
-	rm -rf _build .jupyter_cache _mathjax
+	rm -rf _build .jupyter_cache _mathjax .zoo

@@ -442,9 +442,10 @@ class ViT(nn.Module):
         x_l = Block_l(x_{l-1})                             l = 1 .. depth
         z   = w . LayerNorm(x_depth[:, 0]) + b             (N,)
 
-    So the class token is a learned query: in the last layer its row of attention is a
-    weighting of the patches computed from this image, like chapter 4's attention
-    pooling, but its query is itself computed by the earlier layers.
+    The class token starts as a learned vector, the same for every image; the first
+    layer mixes this image into it, so in the last layer its query is computed from the
+    image, and its row of attention is a weighting of the patches computed from this
+    image, used to pool them, like chapter 4's attention pooling.
 
     ``ViT()`` is chapter 5's model, the *hybrid* of Dosovitskiy et al. (2021): its
     tokens are the cells of chapter 4's convolutional backbone (circular padding),

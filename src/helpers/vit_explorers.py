@@ -180,14 +180,13 @@ def _bird_cell(frame: dict[str, Any], grid: int) -> int:
 def query_explorer(
     model: ViT, *, seed: int = 0, y: float = 0.5, x: float = 0.3
 ) -> Explorer:
-    """Pick a query token (the class token or a grid cell), a layer and a head (or
-    their mean); move the bird; see where that token takes its information from.
+    """Pick a query token (the class token or a patch), a layer and a head (or their
+    mean); move the bird; see where that token takes its information from.
 
-    Static: the class token, the cell holding most of the bird and two cells of
-    background (corners), each in the first and the last layer, every head side by
-    side. Live and static share one
-    colour scale, 0 to the largest weight in the static frames (above it: its top
-    colour).
+    Static: the class token, the patch holding most of the bird and two corner
+    patches, each in the first and the last layer, every head side by side. Live and
+    static share one colour scale, 0 to the largest weight in the static frames (above
+    it: its top colour).
     """
     import ipywidgets as w
 
