@@ -165,7 +165,8 @@ class MultiHeadSelfAttention(nn.Module):
 
     With d = dim / heads, for each head h (written for one sequence x, (T, dim))::
 
-        Q_h = x Wq_h^T + bq_h,  K_h = x Wk_h^T + bk_h,  V_h = x Wv_h^T + bv_h   (T, d)
+        Q_h = x Wq_h^T + bq_h,  K_h = x Wk_h^T + bk_h,     (T, d) each
+        V_h = x Wv_h^T + bv_h
         A_h = softmax(Q_h K_h^T / sqrt(d))          (T, T), each row sums to 1
         out = concat_h(A_h V_h) Wo^T + bo            (T, dim)
 
