@@ -4,7 +4,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.attention import scaled_dot_product_attention, softmax
+from helpers.attention import linear_attention, scaled_dot_product_attention, softmax
 
 shapes = st.tuples(
     st.integers(1, 3),  # batch
@@ -124,12 +124,16 @@ def test_fully_masked_row_is_an_error_not_nan():
         ),
         ((2, 3, 4), (3, 5, 4), (3, 5, 6), r"must broadcast: q \(2, 3, 4\)"),
         ((4,), (5, 4), (5, 6), r"q must have shape \(..., L, d\), got \(4,\)"),
+        ((3, 4), (4,), (5, 6), r"k must have shape \(..., L, d\), got \(4,\)"),
     ],
 )
-def test_mismatched_shapes_name_the_shapes(q, k, v, words):
-    z = np.zeros
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+@pytest.mark.parametrize("attend", [scaled_dot_product_attention, linear_attention])
+def test_mismatched_shapes_name_the_shapes(q, k, v, words, kind, attend):
+    """Both attentions check their arguments alike (one validator)."""
+    z = np.zeros if kind == "numpy" else (lambda s: torch.zeros(s, dtype=torch.float64))
     with pytest.raises(ValueError, match=words):
-        scaled_dot_product_attention(z(q), z(k), z(v))
+        attend(z(q), z(k), z(v))
 
 
 def test_bad_types_and_masks():

@@ -48,42 +48,63 @@ def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _check(q: Any, k: Any, v: Any, mask: Any, temperature: Any) -> str:
-    """Validate the arguments; return "numpy" or "torch"."""
-    kinds = {type(x) for x in (q, k, v)}
-    if all(isinstance(x, torch.Tensor) for x in (q, k, v)):
+def _join(names: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _kind(**arrays: Any) -> str:
+    """ "numpy" or "torch" when the arrays are all of one kind, each holding floats in
+    at least 2 dimensions (..., L, d); else an error that names them."""
+    xs = list(arrays.values())
+    if all(isinstance(x, torch.Tensor) for x in xs):
         kind = "torch"
-    elif all(isinstance(x, np.ndarray) for x in (q, k, v)):
+    elif all(isinstance(x, np.ndarray) for x in xs):
         kind = "numpy"
     else:
-        names = ", ".join(sorted(t.__name__ for t in kinds))
+        every = "both" if len(xs) == 2 else "all"
         raise TypeError(
-            f"q, k and v must all be numpy arrays or all torch tensors, got {names}"
+            f"{_join(list(arrays))} must {every} be numpy arrays or {every} torch "
+            f"tensors, got {_join([type(x).__name__ for x in xs])}"
         )
-    for name, x in (("q", q), ("k", k), ("v", v)):
+    for name, x in arrays.items():
         if x.ndim < 2:
             raise ValueError(f"{name} must have shape (..., L, d), got {tuple(x.shape)}")
         if kind == "numpy" and not np.issubdtype(x.dtype, np.floating):
             raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
         if kind == "torch" and not torch.is_floating_point(x):
             raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(
-            "q and k must share their last dimension d: "
-            f"q {tuple(q.shape)}, k {tuple(k.shape)}"
-        )
+    return kind
+
+
+def _batch(**arrays: Any) -> tuple[int, ...]:
+    """Check that k and v have one row per key and that the leading (batch, head)
+    dimensions of all the arrays broadcast; return the broadcast shape."""
+    k, v = arrays["k"], arrays["v"]
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(
             "k and v must have one row per key (Lk): "
             f"k {tuple(k.shape)}, v {tuple(v.shape)}"
         )
     try:
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        return np.broadcast_shapes(*(x.shape[:-2] for x in arrays.values()))
     except ValueError:
+        shapes = ", ".join(f"{name} {tuple(x.shape)}" for name, x in arrays.items())
         raise ValueError(
-            "the leading (batch, head) dimensions of q, k, v must broadcast: "
-            f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}"
+            f"the leading (batch, head) dimensions of {_join(list(arrays))} must "
+            f"broadcast: {shapes}"
         ) from None
+
+
+def _check(q: Any, k: Any, v: Any, mask: Any, temperature: Any) -> str:
+    """Validate the arguments; return "numpy" or "torch"."""
+    kind = _kind(q=q, k=k, v=v)
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            "q and k must share their last dimension d: "
+            f"q {tuple(q.shape)}, k {tuple(k.shape)}"
+        )
+    batch = _batch(q=q, k=k, v=v)
     if mask is not None:
         if kind == "torch" and not isinstance(mask, torch.Tensor):
             raise TypeError("with torch inputs the mask must be a torch bool tensor")
@@ -268,34 +289,8 @@ def _same_torch_dtype_device(**tensors: Any) -> None:
 
 def _check_kv(k: Any, v: Any) -> str:
     """Validate keys and values; return "numpy" or "torch"."""
-    if all(isinstance(x, torch.Tensor) for x in (k, v)):
-        kind = "torch"
-    elif all(isinstance(x, np.ndarray) for x in (k, v)):
-        kind = "numpy"
-    else:
-        raise TypeError(
-            "k and v must both be numpy arrays or both torch tensors, got "
-            f"{type(k).__name__} and {type(v).__name__}"
-        )
-    for name, x in (("k", k), ("v", v)):
-        if x.ndim < 2:
-            raise ValueError(f"{name} must have shape (..., L, d), got {tuple(x.shape)}")
-        if kind == "numpy" and not np.issubdtype(x.dtype, np.floating):
-            raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
-        if kind == "torch" and not torch.is_floating_point(x):
-            raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(
-            "k and v must have one row per key (Lk): "
-            f"k {tuple(k.shape)}, v {tuple(v.shape)}"
-        )
-    try:
-        np.broadcast_shapes(k.shape[:-2], v.shape[:-2])
-    except ValueError:
-        raise ValueError(
-            "the leading (batch, head) dimensions of k and v must broadcast: "
-            f"k {tuple(k.shape)}, v {tuple(v.shape)}"
-        ) from None
+    kind = _kind(k=k, v=v)
+    _batch(k=k, v=v)
     _same_torch_dtype_device(k=k, v=v)
     return kind
 
