@@ -29,6 +29,7 @@ from helpers.attention_explorers import (
     _colour_bar,
     _panels,
     _picture,
+    _vmax,
     draw_maps,
     maps_figsize,
 )
@@ -344,7 +345,7 @@ def vit_move_explorer(model: ViT, *, seed: int = 0, frames: int = 8) -> Explorer
     sweep = [
         vit_move_frame(model, 0.5, x, seed=seed) for x in np.linspace(x_low, x_high, frames)
     ]
-    vmax = max(float(m.max()) for f in sweep for m in f["maps"].values())
+    vmax = _vmax(sweep)
     controls = {
         "y": w.FloatSlider(0.5, min=y_low, max=y_high, step=0.02, description="y"),
         "x": w.FloatSlider(x_low, min=x_low, max=x_high, step=0.02, description="x"),
