@@ -11,6 +11,9 @@ The notebook runs seed 0 of the hybrid's position experiment and one point of th
 ViT's curve live, and checks that they fall inside the ranges recorded here. Writes
 experiments/chapter5.json with the code version (git commit) and the machine that made
 it (after each part, so a stopped run keeps what it finished).
+
+``python experiments/chapter5.py positions`` runs the position experiment again and
+keeps the committed curves (for a change that touches only the former).
 """
 
 from __future__ import annotations
@@ -44,8 +47,11 @@ def hybrid() -> ViT:
     return ViT(stem="conv")
 
 
-def main() -> None:
+def main(parts: list[str]) -> None:
     torch.set_num_threads(int(os.environ.get("THREADS", torch.get_num_threads())))
+    if parts not in ([], ["positions"]):
+        raise SystemExit(f"usage: {sys.argv[0]} [positions]; got {parts}")
+    only_positions = parts == ["positions"]
     results: dict = {
         "made_by": "experiments/chapter5.py",
         "commit": commit(),
@@ -56,6 +62,10 @@ def main() -> None:
         "vit": {"anywhere": {str(n): {} for n in SIZES}},
         "hybrid": {"anywhere": {str(n): {} for n in SIZES}},
     }
+    if only_positions:
+        kept = json.loads(OUT.read_text())
+        results |= {"vit": kept["vit"], "hybrid": kept["hybrid"]}
+        results["curves_made_by_commit"] = kept.get("curves_made_by_commit", kept["commit"])
     start = time.perf_counter()
 
     def save() -> None:
@@ -74,6 +84,8 @@ def main() -> None:
             )
             save()
     for name, make, lr in (("vit", vit, VIT_LR), ("hybrid", hybrid, CNN_LR)):
+        if only_positions:
+            break
         for seed in SEEDS:
             for n in SIZES:
                 _, r = hunger_run(make, "anywhere", n, seed, lr=lr, progress=False)
@@ -89,4 +101,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -11,6 +11,7 @@ from helpers.positions import (
     VARIANTS,
     live_table,
     measure_vit,
+    merge_runs,
     over_seeds,
     position_run,
     position_vits,
@@ -165,6 +166,21 @@ def test_position_run_trains_both_and_measures_both_halves():
             assert 0 <= r["mass"] <= 1 and 0 < r["flat"] < 1
     again = position_run(0, data=data, stem="patches", progress=False)[1]
     assert again["right"] == result["right"]  # deterministic
+    # each model trains alone: trained without the other, it is the same model
+    alone = position_run(0, data=data, stem="patches", variants=("none",), progress=False)
+    assert alone[1]["right"]["none"] == result["right"]["none"]
+    first = position_run(
+        0, data=data, stem="patches", variants=("learned",), progress=False
+    )
+    merged_models, merged = merge_runs(first, alone)
+    assert set(merged_models) == {"learned", "none"}
+    assert merged["right"] == result["right"] and merged["seconds"] > 0
+    with pytest.raises(ValueError, match="runs overlap"):
+        merge_runs(first, first)
+    with pytest.raises(ValueError, match="variants must be"):
+        position_run(0, data=data, variants=("learned", "learned"))
+    with pytest.raises(ValueError, match="variants must be"):
+        position_run(0, data=data, variants=("relative",))
     table = live_table(result, "seed 0")
     assert len(table.rows) == 4 and "0." in table.rows[0][1]
     committed = {"seeds": [0, 1], "positions": {"patches": {"0": result, "1": result}}}

@@ -98,10 +98,10 @@ def test_the_course_recipes_are_keyed_and_build_their_models():
     heads = zoo.RECIPES["chapter4-heads"].build()
     assert set(heads) == {"avg", "mask", "attention"}
     assert all(isinstance(m, PooledCNN) for m in heads.values())
-    vits = zoo.RECIPES["chapter5-vits"].build()
-    assert set(vits) == {"learned", "none"} and all(
-        isinstance(m, ViT) for m in vits.values()
-    )
+    vit = zoo.RECIPES["chapter5-vit"].build()["learned"]
+    none = zoo.RECIPES["chapter5-vit-none"].build()["none"]
+    assert isinstance(vit, ViT) and vit.position == "learned" and vit.stem == "conv"
+    assert isinstance(none, ViT) and none.position == "none" and none.stem == "conv"
     pixels = zoo.RECIPES["chapter6-pixels"].build()
     assert pixels["linear"].layers[0].out_features == 1 and len(pixels["mlp"].layers) == 3
 

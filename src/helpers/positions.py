@@ -8,8 +8,10 @@ position (``"learned"``), one has no positional embedding at all (``"none"``). A
 learned positional embedding is one vector of parameters per position, fixed after
 training: weights over positions, like the mask.
 
-Both models train together in one call of :func:`helpers.train.fit` (the sum of two
-independent losses: each model's gradients are its own), with the same batches.
+Each model trains in its own call of :func:`helpers.train.fit` from the same seed:
+the same batches, in the same order. So each is one cached model of
+:mod:`helpers.zoo` (``"chapter5-vit"`` and ``"chapter5-vit-none"``), and a later
+chapter that needs only one of them trains or loads only that one.
 ``experiments/chapter5.py`` runs the experiment over three seeds; the notebook runs
 seed 0 live.
 """
@@ -36,6 +38,7 @@ __all__ = [
     "position_vits",
     "measure_vit",
     "position_run",
+    "merge_runs",
     "live_table",
     "seeds_table",
     "over_seeds",
@@ -86,16 +89,19 @@ def position_run(
     seed: int,
     *,
     stem: str = "conv",
+    variants: tuple[str, ...] = tuple(VARIANTS),
     data: dict[str, Scenes] | None = None,
     progress: bool = True,
 ) -> tuple[dict[str, ViT], dict[str, Any]]:
-    """Train both models on left-half birds (6 epochs); measure them in both halves.
+    """Train each model on left-half birds (6 epochs); measure it in both halves.
 
     Args:
         seed: the scenes (:func:`helpers.compare.position_data`), the initial weights
-            and the batches.
+            and the batches (the same for every model).
         stem: ``"conv"`` (hybrid, learning rate ``CNN_LR``) or ``"patches"`` (pure
             ViT, ``VIT_LR``).
+        variants: which models to train, from ``VARIANTS``; each trains alone, so
+            one trained here is the same model whichever others train beside it.
         data: the scenes of ``position_data(seed)`` when already made.
         progress: show fit's progress bar.
 
@@ -104,15 +110,50 @@ def position_run(
         ``{variant: measure_vit(model, test scenes)}``; ``"seconds"``, the training
         time.
     """
-    models = position_vits(stem)
+    if stem not in STEMS:
+        raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants or len(set(variants)) != len(variants):
+        raise ValueError(
+            f"variants must be distinct names from {tuple(VARIANTS)}, got {variants!r}"
+        )
     data = data if data is not None else position_data(seed)
     lr = VIT_LR if stem == "patches" else CNN_LR
-    history = fit(models, data["train"], seed=seed, lr=lr, progress=progress)
+    models: dict[str, ViT] = {}
+    seconds = 0.0
+    for variant in variants:
+        models[variant] = ViT(position=variant, stem=stem)
+        history = fit(
+            {variant: models[variant]},
+            data["train"],
+            seed=seed,
+            lr=lr,
+            progress=progress,
+        )
+        seconds += history.seconds
     result: dict[str, Any] = {
         half: {name: measure_vit(m, data[half]) for name, m in models.items()}
         for half in ("left", "right")
     }
-    result["seconds"] = history.seconds
+    result["seconds"] = seconds
+    return models, result
+
+
+def merge_runs(
+    *runs: tuple[dict[str, ViT], dict[str, Any]],
+) -> tuple[dict[str, ViT], dict[str, Any]]:
+    """Several :func:`position_run` results (each ``(models, result)``, on the same
+    scenes, with different variants) as one: the models side by side, the
+    measurements of each half together, the training times added."""
+    models: dict[str, ViT] = {}
+    result: dict[str, Any] = {"left": {}, "right": {}, "seconds": 0.0}
+    for run_models, run_result in runs:
+        if set(run_models) & set(models):
+            raise ValueError(f"runs overlap: {sorted(set(run_models) & set(models))}")
+        models |= run_models
+        for half in ("left", "right"):
+            result[half] |= run_result[half]
+        result["seconds"] += run_result["seconds"]
     return models, result
 
 

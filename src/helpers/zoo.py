@@ -12,8 +12,9 @@ with, and
 
 Training is deterministic (``helpers.train.fit`` is seeded), so a model loaded from the
 cache is the model the recipe trains. An entry is keyed by the recipe's name, the
-source code of every module its training and measuring run through, and the torch and
-numpy versions: change any of them and the entry is trained again. The cache lives in
+source code of every module its training and measuring run through, the torch and
+numpy versions and the number of CPU threads torch uses (it splits floating-point sums
+differently): change any of them and the entry is trained again. The cache lives in
 the repository's ``.zoo/`` folder (not committed), or in ``$COURSE_ZOO`` when set.
 """
 
@@ -72,16 +73,28 @@ def _chapter4_run(progress: bool = True, **options: Any):
     return position_experiment(seed=0, progress=progress, **options)
 
 
-def _chapter5_vits() -> dict[str, nn.Module]:
-    from helpers.positions import position_vits
+def _chapter5_vit() -> dict[str, nn.Module]:
+    from helpers.models import ViT
 
-    return position_vits()
+    return {"learned": ViT()}
 
 
-def _chapter5_run(progress: bool = True, **options: Any):
+def _chapter5_vit_run(progress: bool = True, **options: Any):
     from helpers.positions import position_run
 
-    return position_run(0, progress=progress, **options)
+    return position_run(0, variants=("learned",), progress=progress, **options)
+
+
+def _chapter5_vit_none() -> dict[str, nn.Module]:
+    from helpers.models import ViT
+
+    return {"none": ViT(position="none")}
+
+
+def _chapter5_vit_none_run(progress: bool = True, **options: Any):
+    from helpers.positions import position_run
+
+    return position_run(0, variants=("none",), progress=progress, **options)
 
 
 def _chapter6_pixels() -> dict[str, nn.Module]:
@@ -122,6 +135,14 @@ _DATA = (
     "helpers.metrics",
     "helpers.attention",
 )
+_CHAPTER5 = (
+    *_DATA,
+    "helpers.models",
+    "helpers.compare",
+    "helpers.hunger",
+    "helpers.rollout",
+    "helpers.positions",
+)
 RECIPES: dict[str, Recipe] = {
     "chapter4-heads": Recipe(
         build=_chapter4_heads,
@@ -130,19 +151,19 @@ RECIPES: dict[str, Recipe] = {
         about="chapter 4: average, fixed-mask and attention heads on one backbone, "
         "trained on left-half birds (helpers.compare.position_experiment, seed 0)",
     ),
-    "chapter5-vits": Recipe(
-        build=_chapter5_vits,
-        run=_chapter5_run,
-        modules=(
-            *_DATA,
-            "helpers.models",
-            "helpers.compare",
-            "helpers.hunger",
-            "helpers.rollout",
-            "helpers.positions",
-        ),
-        about="chapter 5: hybrid ViTs with learned positions and none, trained on "
+    "chapter5-vit": Recipe(
+        build=_chapter5_vit,
+        run=_chapter5_vit_run,
+        modules=_CHAPTER5,
+        about="chapter 5: the hybrid ViT with learned positions, ViT(), trained on "
         "left-half birds (helpers.positions.position_run, seed 0)",
+    ),
+    "chapter5-vit-none": Recipe(
+        build=_chapter5_vit_none,
+        run=_chapter5_vit_none_run,
+        modules=_CHAPTER5,
+        about="chapter 5: the hybrid ViT without positions, trained on left-half "
+        "birds (helpers.positions.position_run, seed 0)",
     ),
     "chapter6-pixels": Recipe(
         build=_chapter6_pixels,
@@ -169,7 +190,8 @@ def _recipe(name: str) -> Recipe:
 
 def key(name: str) -> str:
     """The entry's key: a hash of the recipe's name and functions, the source of its
-    modules, and the torch and numpy versions (hex, 16 characters)."""
+    modules, the torch and numpy versions and torch's thread count (hex, 16
+    characters)."""
     recipe = _recipe(name)
     h = hashlib.sha256(name.encode())
     for part in (recipe.build, recipe.run):
@@ -177,6 +199,9 @@ def key(name: str) -> str:
     for module in recipe.modules:
         h.update(inspect.getsource(importlib.import_module(module)).encode())
     h.update(f"torch {torch.__version__} numpy {np.__version__}".encode())
+    # floating-point sums are split across CPU threads: another thread count trains
+    # (slightly) other models
+    h.update(f"threads {torch.get_num_threads()}".encode())
     return h.hexdigest()[:16]
 
 
