@@ -3,11 +3,20 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
-from helpers.answer import KINDS, parameter_count, position_weights, weighting_kind
+from helpers.answer import (
+    KINDS,
+    ROWS,
+    course_models,
+    learned_by_backprop,
+    parameter_count,
+    position_weights,
+    weighting_kind,
+)
 from helpers.compare import three_heads
 from helpers.models import MLP, PooledCNN, ViT
-from helpers.scenes import render_scene
+from helpers.scenes import make_scenes, render_scene
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +84,131 @@ def test_errors(images):
         position_weights(MLP(), images[0])
     with pytest.raises(TypeError, match="nn.Module"):
         parameter_count()
+
+
+# ----------------------------------------------------------------------------------
+# learned_by_backprop, ROWS and course_models
+
+
+@pytest.fixture(scope="module")
+def batch():
+    scenes = make_scenes(6, seed=5, distractors=2)
+    labels = torch.from_numpy(scenes.labels)
+    assert 0 < int(labels.sum()) < len(labels)  # birds and no birds
+    return torch.from_numpy(scenes.images), labels
+
+
+class Unused(nn.Module):
+    """A model with one parameter its forward pass never reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 1)
+        self.spare = nn.Parameter(torch.ones(4))
+
+    def forward(self, images):
+        return self.linear(images.mean(dim=(2, 3)))[:, 0]
+
+
+@pytest.mark.parametrize(
+    "build", [MLP, lambda: PooledCNN("attention"), ViT], ids=["mlp", "attention", "vit"]
+)
+def test_course_models_are_learned_by_backprop(batch, build):
+    torch.manual_seed(0)
+    model = build()
+    assert learned_by_backprop(model, *batch) is True
+    assert model.training  # its mode is restored
+    assert all(p.grad is None for p in model.parameters())  # no gradient left behind
+    model.eval()
+    assert learned_by_backprop(model, *batch) is True
+    assert not model.training
+
+
+def test_a_frozen_parameter_is_not_learned(batch):
+    torch.manual_seed(0)
+    model = PooledCNN("mask")
+    assert learned_by_backprop(model, *batch) is True
+    model.mask_logits.requires_grad_(False)
+    assert learned_by_backprop(model, *batch) is False
+    frozen = MLP(hidden=())
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    assert learned_by_backprop(frozen, *batch) is False
+
+
+def test_an_unused_parameter_is_not_learned(batch):
+    torch.manual_seed(0)
+    model = Unused()
+    marker = torch.full((1, 3), 7.0)
+    model.linear.weight.grad = marker.clone()
+    assert learned_by_backprop(model, *batch) is False
+    torch.testing.assert_close(model.linear.weight.grad, marker)  # left as it was
+    assert model.linear.bias.grad is None and model.spare.grad is None
+    del model.spare  # without it every parameter gets a gradient
+    assert learned_by_backprop(model, *batch) is True
+
+
+def test_learned_by_backprop_errors(batch):
+    images, labels = batch
+    for bad in (object(), lambda x: x, nn.ReLU()):  # not a module, or no parameters
+        with pytest.raises(TypeError, match="nn.Module"):
+            learned_by_backprop(bad, images, labels)
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        learned_by_backprop(MLP(), images[0], labels)
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        learned_by_backprop(MLP(), images.numpy(), labels)
+    for bad in (labels[:-1], labels[:, None], labels.numpy()):
+        with pytest.raises(ValueError, match=rf"labels must be .*\({len(images)},\)"):
+            learned_by_backprop(MLP(), images, bad)
+
+
+def test_rows_order():
+    assert list(ROWS) == ["linear", "mlp", "avg", "mask", "attention", "vit"]
+    assert all(isinstance(v, str) and v for v in ROWS.values())
+
+
+def test_course_models_come_from_the_zoo(monkeypatch):
+    from helpers import zoo
+
+    torch.manual_seed(0)
+    built = {
+        "chapter4-heads": three_heads(),
+        "chapter5-vit": {"learned": ViT().eval()},
+        "chapter6-pixels": {"linear": MLP(hidden=()).eval(), "mlp": MLP().eval()},
+    }
+    accuracy = {  # a different number for every model and half
+        name: {"left": 0.7 + 0.01 * i, "right": 0.5 + 0.01 * i}
+        for i, name in enumerate(["avg", "mask", "attention", "learned", "linear", "mlp"])
+    }
+    calls = []
+
+    def fake_load(name, *, progress=True):
+        calls.append((name, progress))
+        models = built[name]
+        info = {
+            half: {n: {"accuracy": accuracy[n][half], "loss": 0.3} for n in models}
+            for half in ("left", "right")
+        }
+        info["seconds"] = 1.0
+        return models, info
+
+    monkeypatch.setattr(zoo, "load", fake_load)
+    models, acc = course_models(progress=False)
+    assert sorted(calls) == [
+        ("chapter4-heads", False),
+        ("chapter5-vit", False),
+        ("chapter6-pixels", False),
+    ]
+    assert list(models) == list(ROWS) and list(acc) == list(ROWS)
+    for key in ("avg", "mask", "attention"):
+        assert models[key] is built["chapter4-heads"][key]
+    assert models["vit"] is built["chapter5-vit"]["learned"]
+    assert models["linear"] is built["chapter6-pixels"]["linear"]
+    assert models["mlp"] is built["chapter6-pixels"]["mlp"]
+    source = {k: k for k in ROWS} | {"vit": "learned"}
+    for key in ROWS:
+        assert acc[key] == {
+            "left": pytest.approx(accuracy[source[key]]["left"]),
+            "right": pytest.approx(accuracy[source[key]]["right"]),
+        }
+        assert all(type(v) is float for v in acc[key].values())

@@ -23,10 +23,29 @@ from torch import nn
 from helpers.models import MLP, PooledCNN, ViT
 from helpers.rollout import class_attention
 
-__all__ = ["KINDS", "position_weights", "weighting_kind", "parameter_count"]
+__all__ = [
+    "KINDS",
+    "ROWS",
+    "position_weights",
+    "weighting_kind",
+    "parameter_count",
+    "learned_by_backprop",
+    "course_models",
+]
 
 KINDS = ("none", "fixed", "computed from the input")
 """The three kinds of weighting over positions, as :func:`weighting_kind` names them."""
+
+
+ROWS = {
+    "linear": "logistic regression",
+    "mlp": "MLP",
+    "avg": "CNN, average pooling",
+    "mask": "CNN, fixed mask",
+    "attention": "CNN, attention pooling",
+    "vit": "ViT (hybrid)",
+}
+"""The course's models as chapter 6 compares them: key -> name."""
 
 
 def position_weights(model: nn.Module, images: torch.Tensor) -> np.ndarray:
@@ -91,3 +110,66 @@ def parameter_count(*models: nn.Module) -> int:
         raise TypeError("parameter_count takes one or more torch nn.Modules")
     seen = {id(p): p.numel() for m in models for p in m.parameters()}
     return int(sum(seen.values()))
+
+
+def learned_by_backprop(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> bool:
+    """Whether every parameter of ``model`` gets a gradient from the loss: True when
+    backpropagation of the binary cross-entropy of its logits on (images (N, 3, H,
+    W), labels (N,) in {0, 1}) reaches every one of its parameter tensors (some entry
+    non-zero), so gradient descent trains them all. The model's gradients are left
+    as they were."""
+    if not isinstance(model, nn.Module) or not any(True for _ in model.parameters()):
+        raise TypeError("model must be a torch nn.Module with parameters")
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError("images must be a float torch tensor of shape (N, 3, H, W)")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),):
+        raise ValueError(f"labels must be a torch tensor of shape ({len(images)},)")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if len(params) < len(list(model.parameters())):
+        return False
+    dev = params[0].device
+    was_training = model.training
+    model.eval()
+    try:
+        logits = model(images.to(dev))
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            logits, labels.to(dev, logits.dtype)
+        )
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+    finally:
+        model.train(was_training)
+    return all(g is not None and bool((g != 0).any()) for g in grads)
+
+
+def course_models(
+    progress: bool = True,
+) -> tuple[dict[str, nn.Module], dict[str, dict[str, float]]]:
+    """The six models of :data:`ROWS`, trained on chapter 4's left-half birds, from
+    :mod:`helpers.zoo` (each trained now by its recipe when not cached), and their
+    test accuracy in each half.
+
+    Returns:
+        ``(models, accuracy)``: models by key, in eval mode; ``accuracy[key]`` is
+        ``{"left": ..., "right": ...}`` as measured by the recipe that trained it.
+    """
+    from helpers import zoo
+
+    heads, heads_info = zoo.load("chapter4-heads", progress=progress)
+    vit, vit_info = zoo.load("chapter5-vit", progress=progress)
+    pixels, pixels_info = zoo.load("chapter6-pixels", progress=progress)
+    found = [
+        (heads, heads_info, "avg", "avg"),
+        (heads, heads_info, "mask", "mask"),
+        (heads, heads_info, "attention", "attention"),
+        (vit, vit_info, "learned", "vit"),
+        (pixels, pixels_info, "linear", "linear"),
+        (pixels, pixels_info, "mlp", "mlp"),
+    ]
+    models = {key: group[name] for group, _, name, key in found}
+    accuracy = {
+        key: {half: float(info[half][name]["accuracy"]) for half in ("left", "right")}
+        for _, info, name, key in found
+    }
+    return {k: models[k] for k in ROWS}, {k: accuracy[k] for k in ROWS}
