@@ -5,9 +5,12 @@ Measures, on whatever machine runs it (the GPU when one is present):
 - each notebook executed in a fresh kernel, three times (median), with its kernel
   start and its slowest cells, and the kernel's peak memory; and whether the numbers
   it printed were identical over the three runs (a digest of each run's numbers:
-  deterministic, proven, not assumed);
+  deterministic, proven, not assumed). Chapter 6 loads the models of chapters 4 and 5
+  from ``helpers.zoo``: it runs three times more on a cold model cache (an empty
+  ``$COURSE_ZOO`` each time, so it trains every model it needs), and its numbers must
+  be the same, cold or warm;
 - the whole course: every notebook executed and the book built, from a fresh copy of
-  the repository with an empty execution cache;
+  the repository with an empty execution cache and an empty model cache;
 - 10,000 scenes generated (median of five);
 - every explorer's live redraw, driven through its real widgets (median and 95th
   percentile over 50 slider moves), and each "parameters -> data to draw" function
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -108,36 +112,50 @@ def run_notebook(path: Path) -> dict[str, Any]:
     }
 
 
+def _summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = [r["seconds"] for r in results]
+    middle = results[int(np.argsort(seconds)[len(seconds) // 2])]
+    return {
+        "runs": seconds,
+        **budgets.summary(seconds),
+        "outside_cells": middle["outside_cells"],
+        "slowest": middle["slowest"],
+        "kernel_peak_mb": max(r["kernel_peak_mb"] for r in results),
+        "digests": [r["digest"] for r in results],
+        "numbers": middle["numbers"],
+    }
+
+
 def notebooks(runs: int) -> dict[str, Any]:
+    """Every notebook ``runs`` times in fresh kernels (after the chapters' trainings
+    filled the model cache), then chapter 6 ``runs`` times on an empty model cache."""
     from tqdm.auto import tqdm
 
     paths = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    answer = ROOT / "notebooks" / f"{budgets.COLD_NOTEBOOK}.ipynb"
     out: dict[str, Any] = {}
-    with tqdm(total=runs * len(paths), desc="notebooks (fresh kernels)") as bar:
+    with tqdm(total=runs * (len(paths) + 1), desc="notebooks (fresh kernels)") as bar:
         for path in paths:
             results = []
             for _ in range(runs):
                 results.append(in_child("--notebook", str(path)))
                 bar.update(1)
-            seconds = [r["seconds"] for r in results]
-            middle = results[int(np.argsort(seconds)[len(seconds) // 2])]
-            out[path.stem] = {
-                "runs": seconds,
-                **budgets.summary(seconds),
-                "outside_cells": middle["outside_cells"],
-                "slowest": middle["slowest"],
-                "kernel_peak_mb": max(r["kernel_peak_mb"] for r in results),
-                "digests": [r["digest"] for r in results],
-                "numbers": middle["numbers"],
-            }
+            out[path.stem] = _summarise(results)
+        cold = []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as empty:
+                cold.append(in_child("--notebook", str(answer), zoo=empty))
+            bar.update(1)
+        out[budgets.COLD_NOTEBOOK + budgets.COLD] = _summarise(cold)
     return out
 
 
-def in_child(*args: str) -> dict[str, Any]:
+def in_child(*args: str, zoo: str | None = None) -> dict[str, Any]:
     """Run this script with ``args`` in a child process (so that its peak memory is
-    its own) and return the JSON it prints."""
+    its own) and return the JSON it prints; ``zoo``: the model cache it uses."""
+    env = {**os.environ, **({"COURSE_ZOO": zoo} if zoo else {})}
     child = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, env=env
     )
     if child.returncode:
         raise RuntimeError(f"{' '.join(args)} failed:\n{child.stderr[-3000:]}")
@@ -145,7 +163,8 @@ def in_child(*args: str) -> dict[str, Any]:
 
 
 def build_course() -> dict[str, Any]:
-    """Build the whole book from a fresh copy (empty cache): every notebook executes."""
+    """Build the whole book from a fresh copy (empty execution and model caches):
+    every notebook executes, and chapter 6 loads the models chapters 4 and 5 stored."""
     files = subprocess.run(  # what a fresh clone holds, and new files not yet committed
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         capture_output=True,
@@ -160,11 +179,13 @@ def build_course() -> dict[str, Any]:
                 shutil.copy2(ROOT / name, Path(tmp) / name)
         shutil.copytree(ROOT / "_mathjax", Path(tmp) / "_mathjax")
         jb = Path(sys.executable).with_name("jupyter-book")
+        zoo = {**os.environ, "COURSE_ZOO": str(Path(tmp) / ".zoo")}
         seconds, child = timed(
             lambda: subprocess.run(
                 [str(jb), "build", tmp, "--warningiserror", "--keep-going"],
                 capture_output=True,
                 text=True,
+                env=zoo,
             )
         )
         if child.returncode:
@@ -281,6 +302,20 @@ def chapter5() -> tuple[dict[str, Any], Any]:
     return summary, vits["learned"]
 
 
+def chapter6(ch4: Any, ch5: Any) -> tuple[dict[str, Any], Any]:
+    """Chapter 6's own training (its recipe: logistic regression and the MLP on
+    left-half birds), and the six models its explorer shows."""
+    from helpers import zoo
+
+    pixels, info = zoo.RECIPES["chapter6-pixels"].run(progress=False)
+    accuracy = {
+        half: {name: info[half][name]["accuracy"] for name in pixels}
+        for half in ("left", "right")
+    }
+    models = {**pixels, **ch4[0], "vit": ch5}
+    return {"seconds": info["seconds"], "test_accuracy": accuracy}, models
+
+
 def budget_model() -> dict[str, Any]:
     from budget import BUDGET_CLUTTER
     from budget import run as budget_run
@@ -343,9 +378,10 @@ def frame_times(frame: Callable[[np.random.Generator], Any], n: int) -> dict[str
     return budgets.summary([1000 * timed(lambda: frame(rng))[0] for _ in range(n)])
 
 
-def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any, ch5: Any) -> dict[str, Any]:
+def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any, ch5: Any, ch6: Any) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
+    from helpers.answer_explorers import answer_explorer, answer_frame
     from helpers.attention_explorers import (
         epoch_explorer,
         heads_explorer,
@@ -430,6 +466,10 @@ def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any, ch5: Any) -> dict[str, Any]:
             lambda: vit_move_explorer(ch5),
             lambda r: vit_move_frame(ch5, *r.uniform(0.2, 0.8, 2)),
         ),
+        "every model's map (ch. 6)": (
+            lambda: answer_explorer(ch6),
+            lambda r: answer_frame(ch6, *r.uniform(0.2, 0.8, 2)),
+        ),
     }
     out = {}
     for name, (make, frame) in tqdm(explorers.items(), desc="explorers"):
@@ -487,8 +527,11 @@ def main() -> int:
     ch3, ch3_state = chapter3()
     ch4, ch4_state = chapter4()
     ch5, ch5_state = chapter5()
+    ch6, ch6_state = chapter6(ch4_state, ch5_state)
     results["device"] = trained_device(ch4_state[0])
-    results["widgets"] = widgets(ch1_state, ch2_state, ch3_state, ch4_state, ch5_state)
+    results["widgets"] = widgets(
+        ch1_state, ch2_state, ch3_state, ch4_state, ch5_state, ch6_state
+    )
     results["training"] = {
         "chapter 1 (logistic regression, SGD)": ch1,
         "chapter 2 (MLP, 2,000 centred birds)": ch2,
@@ -496,6 +539,7 @@ def main() -> int:
         "chapter 4 (three heads, shared backbone)": ch4,
         "chapter 5 (two hybrid ViTs, left-half birds)": ch5["hybrids"],
         "chapter 5 (pure ViT, 2,000 birds anywhere)": ch5["pure"],
+        "chapter 6 (logistic regression and MLP, left-half birds)": ch6,
         "budget": budget_model(),
     }
     results["bench_peak_mb"] = peak_mb()

@@ -19,6 +19,11 @@ NOTEBOOK_SECONDS = 60.0
 HEAVIEST_NOTEBOOKS = ("04_attention", "05_self_attention")
 HEAVIEST_SECONDS = 120.0
 """... except chapters 4 and 5, the heaviest, which have this many."""
+COLD_NOTEBOOK = "06_answer"
+COLD = " (cold model cache)"
+"""Chapter 6 loads the earlier chapters' models from helpers.zoo; run on an empty model
+cache (it trains them all), it too has HEAVIEST_SECONDS, and it must print the same
+numbers as when it loads them."""
 COURSE_SECONDS = 360.0
 """All notebooks executed and the book built, from nothing: 6 minutes."""
 SCENES = 10_000
@@ -105,7 +110,8 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     """
     rows = []
     for name, nb in sorted(results["notebooks"].items()):
-        limit = HEAVIEST_SECONDS if name in HEAVIEST_NOTEBOOKS else NOTEBOOK_SECONDS
+        heavy = name in HEAVIEST_NOTEBOOKS or name == COLD_NOTEBOOK + COLD
+        limit = HEAVIEST_SECONDS if heavy else NOTEBOOK_SECONDS
         rows.append(_check(f"notebook {name} (median of runs)", nb["median"], limit, "s"))
         distinct = len(set(nb["digests"]))
         rows.append(
@@ -118,6 +124,19 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                     else f"{distinct} different results over {len(nb['digests'])} runs"
                 ),
                 "passed": distinct == 1,
+            }
+        )
+    notebooks = results["notebooks"]
+    if COLD_NOTEBOOK in notebooks and COLD_NOTEBOOK + COLD in notebooks:
+        warm, cold = (
+            set(notebooks[n]["digests"]) for n in (COLD_NOTEBOOK, COLD_NOTEBOOK + COLD)
+        )
+        rows.append(
+            {
+                "budget": f"notebook {COLD_NOTEBOOK}: printed numbers, cold vs warm cache",
+                "limit": "identical",
+                "measured": "identical" if warm == cold and len(warm) == 1 else "different",
+                "passed": warm == cold and len(warm) == 1,
             }
         )
     rows.append(

@@ -218,3 +218,21 @@ def test_printed_numbers_are_what_a_reader_reads():
     changed = copy.deepcopy(nb)
     changed.cells[0].outputs[0]["text"] = "accuracy 0.958, 3 seeds\n"
     assert budgets.digest(budgets.printed_numbers(changed)) != budgets.digest(numbers)
+
+
+def test_chapter6_on_a_cold_model_cache_has_its_own_budget_and_same_numbers():
+    results = passing()
+    answer = {"kernel_peak_mb": 900.0, "digests": ["c3"] * 3, "numbers": 80}
+    results["notebooks"]["06_answer"] = {**answer, "median": 20.0}
+    cold = budgets.COLD_NOTEBOOK + budgets.COLD
+    results["notebooks"][cold] = {**answer, "median": 100.0}  # under 120 s
+    rows = {row["budget"]: row for row in budgets.verdicts(results)}
+    assert not failed(results)
+    assert rows[f"notebook {cold} (median of runs)"]["limit"] == "< 120 s"
+    assert rows["notebook 06_answer (median of runs)"]["limit"] == "< 60 s"
+    too_slow = copy.deepcopy(results)
+    too_slow["notebooks"][cold]["median"] = 130.0
+    assert failed(too_slow) == [f"notebook {cold} (median of runs)"]
+    other = copy.deepcopy(results)
+    other["notebooks"][cold]["digests"] = ["d4"] * 3  # cold prints other numbers
+    assert failed(other) == ["notebook 06_answer: printed numbers, cold vs warm cache"]
