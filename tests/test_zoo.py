@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import zoo
+from helpers import answer, zoo
 
 
 class Counter:
@@ -116,7 +116,7 @@ def test_the_pixel_recipe_trains_and_measures_both_halves(monkeypatch, tmp_path)
         "left": make_scenes(30, region=LEFT, seed=2),
         "right": make_scenes(30, region=RIGHT, seed=3),
     }
-    monkeypatch.setattr(zoo, "PIXEL_EPOCHS", 1)
+    monkeypatch.setattr(answer, "PIXEL_EPOCHS", 1)
     models, info = zoo.train("chapter6-pixels", progress=False, data=data)
     assert set(info["right"]) == {"linear", "mlp"} and info["seconds"] > 0
     assert 0 <= info["right"]["mlp"]["accuracy"] <= 1

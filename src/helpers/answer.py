@@ -16,6 +16,8 @@ yes/no the code computes, not a label typed into a table.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -30,6 +32,8 @@ __all__ = [
     "weighting_kind",
     "parameter_count",
     "learned_by_backprop",
+    "PIXEL_EPOCHS",
+    "pixel_run",
     "course_models",
 ]
 
@@ -141,6 +145,50 @@ def learned_by_backprop(
     finally:
         model.train(was_training)
     return all(g is not None and bool((g != 0).any()) for g in grads)
+
+
+PIXEL_EPOCHS = 10
+"""Epochs of the pixel models' training (60,000 scenes seen; chapter 2's MLPs see at
+least 40,000)."""
+
+
+def pixel_run(
+    seed: int,
+    *,
+    data: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, nn.Module], dict[str, Any]]:
+    """Logistic regression (``MLP(hidden=())``) and chapter 2's ``MLP()`` on the raw
+    pixels of chapter 4's left-half birds, trained together (each its own loss, the
+    same batches; ``PIXEL_EPOCHS`` epochs at chapter 2's learning rate), measured in
+    both halves.
+
+    Args:
+        seed: the scenes (:func:`helpers.compare.position_data`), the initial weights
+            and the batches.
+        data: the scenes of ``position_data(seed)`` when already made.
+        progress: show fit's progress bar.
+
+    Returns:
+        ``({"linear": ..., "mlp": ...}, info)``; ``info[half][name]`` is
+        :func:`helpers.train.evaluate`'s dict for ``half`` ``"left"`` and
+        ``"right"``, ``info["seconds"]`` the training time.
+    """
+    from helpers.compare import position_data
+    from helpers.hunger import MLP_LR
+    from helpers.train import evaluate, fit
+
+    data = data if data is not None else position_data(seed)
+    models: dict[str, nn.Module] = {"linear": MLP(hidden=()), "mlp": MLP()}
+    history = fit(
+        models, data["train"], seed=seed, lr=MLP_LR, epochs=PIXEL_EPOCHS, progress=progress
+    )
+    info: dict[str, Any] = {
+        half: {n: evaluate(m, data[half]) for n, m in models.items()}
+        for half in ("left", "right")
+    }
+    info["seconds"] = history.seconds
+    return models, info
 
 
 def course_models(

@@ -53,7 +53,7 @@ NAMES = {
     "attention": "attention pooling",
     "vit": "ViT class token",
     "mlp": "MLP saliency",
-    "avg": "CNN's CAM",
+    "avg": "avg pooling's CAM",
 }
 """Each model's key in the models dict, and how the explorer names its map."""
 MULTIPLIED = ("linear", "mask", "attention", "vit")

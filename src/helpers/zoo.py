@@ -103,27 +103,10 @@ def _chapter6_pixels() -> dict[str, nn.Module]:
     return {"linear": MLP(hidden=()), "mlp": MLP()}
 
 
-PIXEL_EPOCHS = 10
-"""Epochs of the pixel models' training (60,000 scenes seen, as chapter 2's MLPs see
-at least 40,000)."""
-
-
 def _chapter6_run(progress: bool = True, data: Any = None):
-    from helpers.compare import position_data
-    from helpers.hunger import MLP_LR
-    from helpers.train import evaluate, fit
+    from helpers.answer import pixel_run
 
-    data = data if data is not None else position_data(0)
-    models = _chapter6_pixels()
-    history = fit(
-        models, data["train"], seed=0, lr=MLP_LR, epochs=PIXEL_EPOCHS, progress=progress
-    )
-    info: dict[str, Any] = {
-        half: {n: evaluate(m, data[half]) for n, m in models.items()}
-        for half in ("left", "right")
-    }
-    info["seconds"] = history.seconds
-    return models, info
+    return pixel_run(0, data=data, progress=progress)
 
 
 # every recipe's training and measuring runs through these (and this module: a
@@ -168,7 +151,13 @@ RECIPES: dict[str, Recipe] = {
     "chapter6-pixels": Recipe(
         build=_chapter6_pixels,
         run=_chapter6_run,
-        modules=(*_DATA, "helpers.models", "helpers.compare", "helpers.hunger"),
+        modules=(
+            *_DATA,
+            "helpers.models",
+            "helpers.compare",
+            "helpers.hunger",
+            "helpers.answer",
+        ),
         about="chapter 6: logistic regression (MLP(hidden=())) and chapter 2's MLP on "
         "raw pixels, trained together on left-half birds (seed 0)",
     ),

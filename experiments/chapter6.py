@@ -1,0 +1,55 @@
+"""Chapter 6's own results over three seeds (``make experiments``).
+
+- ``pixels``: logistic regression and chapter 2's MLP on the raw pixels of chapter 4's
+  left-half birds (:func:`helpers.answer.pixel_run`), tested in both halves.
+
+The other models chapter 6 compares are chapters 4 and 5's, whose seeds are in
+``chapter4.json`` and ``chapter5.json``. The notebook runs seed 0 (through
+``helpers.zoo``) and checks that it falls inside the range recorded here. Writes
+experiments/chapter6.json with the code version (git commit) and the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from helpers.answer import pixel_run
+
+sys.path.insert(0, str(Path(__file__).parent))
+from chapter4 import commit, machine  # noqa: E402
+
+SEEDS = (0, 1, 2)
+OUT = Path(__file__).with_suffix(".json")
+
+
+def main() -> None:
+    torch.set_num_threads(int(os.environ.get("THREADS", torch.get_num_threads())))
+    start = time.perf_counter()
+    results: dict = {
+        "made_by": "experiments/chapter6.py",
+        "commit": commit(),
+        "machine": machine(),
+        "seeds": list(SEEDS),
+        "pixels": {},
+    }
+    for seed in SEEDS:
+        _, info = pixel_run(seed, progress=False)
+        results["pixels"][str(seed)] = info
+        halves = {
+            n: [info[h][n]["accuracy"] for h in ("left", "right")] for n in info["left"]
+        }
+        shown = ", ".join(f"{n} {a:.3f} / {b:.3f}" for n, (a, b) in halves.items())
+        print(f"pixels seed {seed}: left / right accuracy {shown}", flush=True)
+    results["total_seconds"] = time.perf_counter() - start
+    OUT.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {OUT} in {results['total_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
