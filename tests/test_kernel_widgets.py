@@ -4,11 +4,13 @@ JupyterLab's widget manager opens the comm target "jupyter.widget.control" on ev
 new kernel, before any cell runs, and asks for the widgets' states. The kernel
 imports ipywidgets at its start (tools/ipython_kernel_config.py, installed into .venv
 by the Makefile), so the target exists: no "No such comm target registered" on
-stderr, and the kernel answers with its (empty) states.
+stderr, and the kernel answers with its (empty) states. The same config sets
+PyTorch's thread count from ``COURSE_TORCH_THREADS`` (make test's nbval).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -73,3 +75,32 @@ def test_a_new_kernel_answers_the_widget_control_comm():
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def _kernel_prints(code: str, env: dict[str, str]) -> str:
+    """What a new kernel of this environment prints for ``code``, started with ``env``."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", env={**os.environ, **env})
+    try:
+        printed = []
+
+        def keep(message: dict) -> None:
+            if message["msg_type"] == "stream":
+                printed.append(message["content"]["text"])
+
+        client.execute_interactive(code, output_hook=keep, timeout=120)
+        return "".join(printed)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def test_course_torch_threads_sets_the_kernels_thread_count():
+    # make test's nbval runs the notebooks on another thread count this way; more
+    # threads than cores too (OMP_NUM_THREADS alone is capped at the cores by torch)
+    wanted = os.cpu_count() + 1
+    code = "import torch; print(torch.get_num_threads())"
+    assert _kernel_prints(code, {"COURSE_TORCH_THREADS": str(wanted)}).strip() == str(
+        wanted
+    )
