@@ -107,7 +107,7 @@ budget: $(STAMP)
 	$(PY) experiments/budget.py
 
 ## bench: measure every budget of COURSE.md §7 (about 13 min): benchmarks/results.json, the
-## README's table; exits 1 when a budget fails
+## table in benchmarks/README.md; exits 1 when a budget fails
 bench: $(STAMP) $(KERNEL_CONFIG) $(MATHJAX)
 	$(PY) benchmarks/bench.py
 

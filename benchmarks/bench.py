@@ -19,7 +19,7 @@ Measures, on whatever machine runs it (the GPU when one is present):
   training budget on three seeds.
 
 Writes benchmarks/results.json, prints the verdicts as a table, writes that table into
-the README (between its ``bench`` markers) and exits 1 when a budget fails.
+benchmarks/README.md (between its ``bench`` markers) and exits 1 when a budget fails.
 
 ``python benchmarks/bench.py --notebook PATH`` executes one notebook in a fresh
 kernel and prints its timings as JSON; ``--course`` builds the whole book from a
@@ -47,7 +47,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results.json"
-README = ROOT / "README.md"
+README = ROOT / "benchmarks" / "README.md"
 MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 NOTEBOOK_RUNS = 3
 SCENE_RUNS = 5
@@ -305,9 +305,9 @@ def chapter5() -> tuple[dict[str, Any], Any]:
 def chapter6(ch4: Any, ch5: Any) -> tuple[dict[str, Any], Any]:
     """Chapter 6's own training (its recipe: logistic regression and the MLP on
     left-half birds), and the six models its explorer shows."""
-    from helpers import zoo
+    from helpers.recipes import RECIPES
 
-    pixels, info = zoo.RECIPES["chapter6-pixels"].run(progress=False)
+    pixels, info = RECIPES["chapter6-pixels"].run(progress=False)
     accuracy = {
         half: {name: info[half][name]["accuracy"] for name in pixels}
         for half in ("left", "right")
@@ -501,11 +501,12 @@ def trained_device(heads: dict) -> dict[str, str]:
 
 
 def write_readme(text: str, info: dict[str, Any], date: str) -> None:
-    """Put the latest table, with the machine that made it, between the README markers."""
+    """Put the latest table, with the machine that made it, between the markers of
+    benchmarks/README.md."""
     readme = README.read_text()
     start, end = readme.find(MARKERS[0]), readme.find(MARKERS[1])
     if start < 0 or end < start:
-        print(f"README.md has no {MARKERS} block; table not written there")
+        print(f"{README} has no {MARKERS} block; table not written there")
         return
     where = info.get("gpu", f"{info['cpus']} CPU cores, no GPU")
     block = f"{MARKERS[0]}\n`make bench` on {date}, {where} ({info['processor']}):\n\n"

@@ -5,7 +5,7 @@
 
 The other models chapter 6 compares are chapters 4 and 5's, whose seeds are in
 ``chapter4.json`` and ``chapter5.json``. The notebook runs seed 0 (through
-``helpers.zoo``) and checks that it falls inside the range recorded here. Writes
+``helpers.recipes``) and checks that it falls inside the range recorded here. Writes
 experiments/chapter6.json with the code version (git commit) and the machine.
 """
 

@@ -8,7 +8,6 @@ from torch import nn
 from helpers.answer import (
     KINDS,
     ROWS,
-    course_models,
     learned_by_backprop,
     parameter_count,
     position_weights,
@@ -165,50 +164,3 @@ def test_learned_by_backprop_errors(batch):
 def test_rows_order():
     assert list(ROWS) == ["linear", "mlp", "avg", "mask", "attention", "vit"]
     assert all(isinstance(v, str) and v for v in ROWS.values())
-
-
-def test_course_models_come_from_the_zoo(monkeypatch):
-    from helpers import zoo
-
-    torch.manual_seed(0)
-    built = {
-        "chapter4-heads": three_heads(),
-        "chapter5-vit": {"learned": ViT().eval()},
-        "chapter6-pixels": {"linear": MLP(hidden=()).eval(), "mlp": MLP().eval()},
-    }
-    accuracy = {  # a different number for every model and half
-        name: {"left": 0.7 + 0.01 * i, "right": 0.5 + 0.01 * i}
-        for i, name in enumerate(["avg", "mask", "attention", "learned", "linear", "mlp"])
-    }
-    calls = []
-
-    def fake_load(name, *, progress=True):
-        calls.append((name, progress))
-        models = built[name]
-        info = {
-            half: {n: {"accuracy": accuracy[n][half], "loss": 0.3} for n in models}
-            for half in ("left", "right")
-        }
-        info["seconds"] = 1.0
-        return models, info
-
-    monkeypatch.setattr(zoo, "load", fake_load)
-    models, acc = course_models(progress=False)
-    assert sorted(calls) == [
-        ("chapter4-heads", False),
-        ("chapter5-vit", False),
-        ("chapter6-pixels", False),
-    ]
-    assert list(models) == list(ROWS) and list(acc) == list(ROWS)
-    for key in ("avg", "mask", "attention"):
-        assert models[key] is built["chapter4-heads"][key]
-    assert models["vit"] is built["chapter5-vit"]["learned"]
-    assert models["linear"] is built["chapter6-pixels"]["linear"]
-    assert models["mlp"] is built["chapter6-pixels"]["mlp"]
-    source = {k: k for k in ROWS} | {"vit": "learned"}
-    for key in ROWS:
-        assert acc[key] == {
-            "left": pytest.approx(accuracy[source[key]]["left"]),
-            "right": pytest.approx(accuracy[source[key]]["right"]),
-        }
-        assert all(type(v) is float for v in acc[key].values())

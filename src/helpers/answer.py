@@ -22,8 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers.compare import position_data
+from helpers.hunger import MLP_LR
+from helpers.inference import eval_mode
 from helpers.models import MLP, PooledCNN, ViT
 from helpers.rollout import class_attention
+from helpers.train import evaluate, fit
 
 __all__ = [
     "KINDS",
@@ -34,7 +38,6 @@ __all__ = [
     "learned_by_backprop",
     "PIXEL_EPOCHS",
     "pixel_run",
-    "course_models",
 ]
 
 KINDS = ("none", "fixed", "computed from the input")
@@ -134,16 +137,12 @@ def learned_by_backprop(
     if len(params) < len(list(model.parameters())):
         return False
     dev = params[0].device
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         logits = model(images.to(dev))
         loss = nn.functional.binary_cross_entropy_with_logits(
             logits, labels.to(dev, logits.dtype)
         )
         grads = torch.autograd.grad(loss, params, allow_unused=True)
-    finally:
-        model.train(was_training)
     return all(g is not None and bool((g != 0).any()) for g in grads)
 
 
@@ -174,10 +173,6 @@ def pixel_run(
         :func:`helpers.train.evaluate`'s dict for ``half`` ``"left"`` and
         ``"right"``, ``info["seconds"]`` the training time.
     """
-    from helpers.compare import position_data
-    from helpers.hunger import MLP_LR
-    from helpers.train import evaluate, fit
-
     data = data if data is not None else position_data(seed)
     models: dict[str, nn.Module] = {"linear": MLP(hidden=()), "mlp": MLP()}
     history = fit(
@@ -189,35 +184,3 @@ def pixel_run(
     }
     info["seconds"] = history.seconds
     return models, info
-
-
-def course_models(
-    progress: bool = True,
-) -> tuple[dict[str, nn.Module], dict[str, dict[str, float]]]:
-    """The six models of :data:`ROWS`, trained on chapter 4's left-half birds, from
-    :mod:`helpers.zoo` (each trained now by its recipe when not cached), and their
-    test accuracy in each half.
-
-    Returns:
-        ``(models, accuracy)``: models by key, in eval mode; ``accuracy[key]`` is
-        ``{"left": ..., "right": ...}`` as measured by the recipe that trained it.
-    """
-    from helpers import zoo
-
-    heads, heads_info = zoo.load("chapter4-heads", progress=progress)
-    vit, vit_info = zoo.load("chapter5-vit", progress=progress)
-    pixels, pixels_info = zoo.load("chapter6-pixels", progress=progress)
-    found = [
-        (heads, heads_info, "avg", "avg"),
-        (heads, heads_info, "mask", "mask"),
-        (heads, heads_info, "attention", "attention"),
-        (vit, vit_info, "learned", "vit"),
-        (pixels, pixels_info, "linear", "linear"),
-        (pixels, pixels_info, "mlp", "mlp"),
-    ]
-    models = {key: group[name] for group, _, name, key in found}
-    accuracy = {
-        key: {half: float(info[half][name]["accuracy"]) for half in ("left", "right")}
-        for _, info, name, key in found
-    }
-    return {k: models[k] for k in ROWS}, {k: accuracy[k] for k in ROWS}

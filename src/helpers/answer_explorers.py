@@ -30,6 +30,7 @@ from torch import nn
 from helpers.answer import position_weights
 from helpers.attention_explorers import _caption, draw_maps, maps_figsize
 from helpers.cam import class_activation_map
+from helpers.inference import eval_mode
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import MLP, PooledCNN, ViT
 from helpers.saliency import saliency
@@ -108,7 +109,7 @@ def what_matters(
     Args:
         models: ``{"linear", "mlp", "avg", "mask", "attention", "vit"}``: logistic
             regression (``MLP(hidden=())``), the MLP, and chapter 4's three heads and
-            chapter 5's ViT (:func:`helpers.answer.course_models`).
+            chapter 5's ViT (:func:`helpers.recipes.course_models`).
         images: (N, 3, H, W) float images.
 
     Returns:
@@ -137,10 +138,8 @@ def what_matters(
 def _probs(models: Mapping[str, nn.Module], images: torch.Tensor) -> dict[str, float]:
     out = {}
     for name, model in models.items():
-        was_training = model.training
-        model.eval()
-        logit = model(images.to(next(model.parameters()).device))
-        model.train(was_training)
+        with eval_mode(model):
+            logit = model(images.to(next(model.parameters()).device))
         out[name] = float(torch.sigmoid(logit.double())[0])
     return out
 

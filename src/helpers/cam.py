@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from helpers.inference import eval_mode
 from helpers.models import PooledCNN
 
 __all__ = ["class_activation_map"]
@@ -34,13 +35,9 @@ def class_activation_map(model: PooledCNN, images: np.ndarray | torch.Tensor) ->
         images = torch.from_numpy(np.ascontiguousarray(images))
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a numpy array or torch tensor, got {type(images)}")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         dev = next(model.parameters()).device
         f = model._features(images.to(dev))  # (N, C, h, w), checked
         w = model.classifier.weight[0]  # (C,)
         maps = torch.einsum("c,nchw->nhw", w, f)
-    finally:
-        model.train(was_training)
     return maps.cpu().numpy()

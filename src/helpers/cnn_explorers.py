@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers.cam import class_activation_map
+from helpers.inference import eval_mode
 from helpers.models import PooledCNN
 from helpers.scenes import render_scene
 from helpers.viz import COLUMN_WIDTH, DIVERGING, colour, outline, to_hwc, to_png
@@ -222,13 +223,11 @@ def cnn_move_frame(
     channel = strongest_channel(model)
     scene = render_scene((y, x), bird_size=bird_size, distractors=distractors, seed=seed)
     images = torch.from_numpy(scene.images)
-    was_training = model.training
-    model.eval()
-    dev = next(model.parameters()).device
-    features = model.backbone(images.to(dev))[0].cpu().numpy()
-    logit = float(model(images.to(dev))[0])
-    pool = model.pool_weights(images)[0].numpy()
-    model.train(was_training)
+    with eval_mode(model):
+        dev = next(model.parameters()).device
+        features = model.backbone(images.to(dev))[0].cpu().numpy()
+        logit = float(model(images.to(dev))[0])
+        pool = model.pool_weights(images)[0].numpy()
     cam = class_activation_map(model, images)[0]
     h, w = cam.shape
     positive = np.clip(cam, 0, None) + 1e-12

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from helpers.inference import eval_mode
 from helpers.models import Backbone
 
 __all__ = ["shift_images", "shift_errors", "border_profile"]
@@ -65,9 +66,7 @@ def shift_errors(
         the features averaged over the grid (0 = exactly invariant).
     """
     images = _check(backbone, images)
-    was_training = backbone.training
-    backbone.eval()
-    try:
+    with eval_mode(backbone):
         f = backbone(images)
         pooled = f.mean(dim=(2, 3))
         map_error, pooled_error = [], []
@@ -77,8 +76,6 @@ def shift_errors(
             rolled = torch.roll(f, shifts=cells, dims=-1)
             map_error.append(float((g - rolled).norm() / f.norm()))
             pooled_error.append(float((g.mean(dim=(2, 3)) - pooled).norm() / pooled.norm()))
-    finally:
-        backbone.train(was_training)
     return {
         "shifts": np.asarray(list(shifts)),
         "map_error": np.asarray(map_error),
@@ -96,13 +93,9 @@ def border_profile(backbone: Backbone, images: np.ndarray | torch.Tensor) -> np.
     next to the borders are not.
     """
     images = _check(backbone, images)
-    was_training = backbone.training
-    backbone.eval()
-    try:
+    with eval_mode(backbone):
         f = backbone(images)
         g = backbone(shift_images(images, backbone.stride))
-    finally:
-        backbone.train(was_training)
     diff = (g - torch.roll(f, shifts=1, dims=-1)).pow(2).sum(dim=(0, 1, 2)).sqrt()
     scale = f.pow(2).sum(dim=(0, 1, 2)).sqrt()
     return (diff / scale).numpy()

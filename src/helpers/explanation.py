@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers.inference import eval_mode
+
 __all__ = ["ranks", "rank_agreement", "occlude_cells", "faithfulness"]
 
 
@@ -137,10 +139,8 @@ def faithfulness(
     top = np.argsort(-maps.reshape(len(maps), -1), axis=1, kind="stable")[:, :k]
     rng = np.random.default_rng(seed)
     chosen = np.stack([rng.choice(cells, k, replace=False) for _ in range(len(maps))])
-    was_training = model.training
-    model.eval()
     dev = next(model.parameters()).device
-    try:
+    with eval_mode(model):
         probs = {
             name: torch.sigmoid(model(x.to(dev))).cpu().numpy().astype(np.float64)
             for name, x in (
@@ -149,6 +149,4 @@ def faithfulness(
                 ("random", occlude_cells(images, chosen, patch)),
             )
         }
-    finally:
-        model.train(was_training)
     return probs

@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from helpers.inference import eval_mode
 from helpers.initialisation import depth_frame
 from helpers.models import ACTIVATIONS, INITS, MLP
 from helpers.saliency import centroid, saliency
@@ -216,10 +217,8 @@ def move_frame(
         (y, x), bird_size=bird_size, distractors=distractors, seed=seed, size=model.size
     )
     sal = saliency(model, scene.images)
-    was_training = model.training
-    with torch.no_grad():
-        logit = float(model.eval()(torch.from_numpy(scene.images))[0])
-    model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        logit = float(model(torch.from_numpy(scene.images))[0])
     return {
         "image": scene.images[0],
         "mask": scene.masks[0],

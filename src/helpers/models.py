@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from helpers.attention import MultiHeadSelfAttention, scaled_dot_product_attention
+from helpers.inference import eval_mode
 
 __all__ = [
     "ACTIVATIONS",
@@ -382,11 +383,9 @@ class PooledCNN(nn.Module):
                 f"query must be an int in [0, {self.n_queries}), got {query!r}"
             )
         images = _check_images(images)
-        was_training = self.training
-        self.eval()
-        dev = next(self.parameters()).device
-        _, weights = self.pool_all(images.to(dev), temperature=temperature)
-        self.train(was_training)
+        with eval_mode(self):
+            dev = next(self.parameters()).device
+            _, weights = self.pool_all(images.to(dev), temperature=temperature)
         return weights[:, query].to(images.device)
 
 
@@ -555,14 +554,12 @@ class ViT(nn.Module):
         layer l (token 0 is the class token, then the grid row by row); each row sums
         to 1."""
         images = _check_images(images)
-        was_training = self.training
-        self.eval()
         dev = self.cls.device
-        maps = [
-            self.run(images[i : i + batch_size].to(dev))[1].to(images.device)
-            for i in range(0, len(images), batch_size)
-        ]
-        self.train(was_training)
+        with eval_mode(self):
+            maps = [
+                self.run(images[i : i + batch_size].to(dev))[1].to(images.device)
+                for i in range(0, len(images), batch_size)
+            ]
         if not maps:
             t = self.grid[0] * self.grid[1] + 1
             heads = self.blocks[0].attention.heads

@@ -9,8 +9,8 @@ learned positional embedding is one vector of parameters per position, fixed aft
 training: weights over positions, like the mask.
 
 Each model trains in its own call of :func:`helpers.train.fit` from the same seed:
-the same batches, in the same order. So each is one cached model of
-:mod:`helpers.zoo` (``"chapter5-vit"`` and ``"chapter5-vit-none"``), and a later
+the same batches, in the same order. So each is its own recipe of
+:mod:`helpers.recipes` (``"chapter5-vit"`` and ``"chapter5-vit-none"``), and a later
 chapter that needs only one of them trains or loads only that one.
 ``experiments/chapter5.py`` runs the experiment over three seeds; the notebook runs
 seed 0 live.

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers.inference import eval_mode
+
 __all__ = ["input_gradient", "saliency", "centroid"]
 
 
@@ -39,19 +41,17 @@ def input_gradient(model: nn.Module, images: np.ndarray | torch.Tensor) -> np.nd
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}")
     x = _as_images(images).clone().requires_grad_(True)
-    was_training = model.training
-    model.eval()
     flags = [p.requires_grad for p in model.parameters()]
     for p in model.parameters():
         p.requires_grad_(False)
     try:
         dev = next(model.parameters()).device
-        logits = model(x.to(dev))
-        (grad,) = torch.autograd.grad(logits.sum(), x)  # image n only moves logit n
+        with eval_mode(model):
+            logits = model(x.to(dev))
+            (grad,) = torch.autograd.grad(logits.sum(), x)  # image n only moves logit n
     finally:
         for p, flag in zip(model.parameters(), flags, strict=True):
             p.requires_grad_(flag)
-        model.train(was_training)
     return grad.numpy()
 
 

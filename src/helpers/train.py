@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from helpers.inference import eval_mode
 from helpers.scenes import Scenes
 
 __all__ = [
@@ -254,13 +255,11 @@ def predict(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: int
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a numpy array or torch tensor, got {type(images)}")
     dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out = [
-        model(images[i : i + batch_size].to(dev)).cpu()
-        for i in range(0, len(images), batch_size)
-    ]
-    model.train(was_training)
+    with eval_mode(model):
+        out = [
+            model(images[i : i + batch_size].to(dev)).cpu()
+            for i in range(0, len(images), batch_size)
+        ]
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 

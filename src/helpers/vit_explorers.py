@@ -33,6 +33,7 @@ from helpers.attention_explorers import (
     draw_maps,
     maps_figsize,
 )
+from helpers.inference import eval_mode
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import ViT
 from helpers.rollout import attention_rollout, class_attention
@@ -82,11 +83,8 @@ def _run(model: ViT, images: np.ndarray) -> tuple[float, np.ndarray]:
     """P(bird) and the attention maps (layers, heads, T, T) of one image, eval mode."""
     x = torch.from_numpy(images)
     maps = model.attention_maps(x)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         logit = float(model(x.to(model.cls.device))[0])
-    model.train(was_training)
     return float(1 / (1 + np.exp(-logit))), maps[0].double().numpy()
 
 

@@ -1,14 +1,15 @@
-"""The course's trained models: one recipe per model, cached on disk.
+"""The model cache: a trained model is stored once and loaded by every later chapter.
 
 A later chapter compares the models of earlier ones. Training them all again would not
 fit its time budget, and copying their training code would let the chapters drift
-apart. So each trained model has one *recipe* here, the very call its chapter trains it
-with, and
+apart. So each trained model has one :class:`Recipe` (the course's recipes are
+:data:`helpers.recipes.RECIPES`: the very calls the chapters train with), and
 
-- :func:`train` runs a recipe (always: the chapter that owns it trains live) and
-  stores the result in the cache;
-- :func:`load` returns the recipe's result from the cache when the same recipe, run by
-  the same code, stored it; otherwise it trains now, by the same recipe, and stores it.
+- :func:`train_and_store` runs a recipe (always: the chapter that owns it trains
+  live) and stores the result in the cache;
+- :func:`load_or_train` returns the recipe's result from the cache when the same
+  recipe, run by the same code, stored it; otherwise it trains now, by the same
+  recipe, and stores it.
 
 Training is deterministic (``helpers.train.fit`` is seeded), so a model loaded from the
 cache is the model the recipe trains. An entry is keyed by the recipe's name, the
@@ -16,6 +17,7 @@ source code of every module its training and measuring run through, the torch an
 numpy versions and the number of CPU threads torch uses (it splits floating-point sums
 differently): change any of them and the entry is trained again. The cache lives in
 the repository's ``.zoo/`` folder (not committed), or in ``$COURSE_ZOO`` when set.
+This module knows no recipe: it imports nothing of the course above ``helpers.train``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from torch import nn
 
 from helpers.train import device
 
-__all__ = ["Recipe", "RECIPES", "cache_dir", "key", "path", "train", "load"]
+__all__ = ["Recipe", "cache_dir", "key", "path", "train_and_store", "load_or_train"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Recipe:
     """How to make one cached entry: a dict of trained models and what was measured.
 
     Args:
+        name: the entry's name (e.g. ``"chapter4-heads"``), the start of its file name.
         build: makes the untrained models, ``{name: nn.Module}`` (their shapes, to
             load stored weights into).
         run: ``run(progress=..., **options) -> (models, info)``: trains them (e.g.
@@ -55,114 +58,11 @@ class Recipe:
         about: one line saying what the recipe trains, and which chapter owns it.
     """
 
+    name: str
     build: Callable[[], dict[str, nn.Module]]
     run: Callable[..., tuple[dict[str, nn.Module], dict[str, Any]]]
     modules: tuple[str, ...]
     about: str
-
-
-def _chapter4_heads() -> dict[str, nn.Module]:
-    from helpers.compare import three_heads
-
-    return three_heads()
-
-
-def _chapter4_run(progress: bool = True, **options: Any):
-    from helpers.compare import position_experiment
-
-    return position_experiment(seed=0, progress=progress, **options)
-
-
-def _chapter5_vit() -> dict[str, nn.Module]:
-    from helpers.models import ViT
-
-    return {"learned": ViT()}
-
-
-def _chapter5_vit_run(progress: bool = True, **options: Any):
-    from helpers.positions import position_run
-
-    return position_run(0, variants=("learned",), progress=progress, **options)
-
-
-def _chapter5_vit_none() -> dict[str, nn.Module]:
-    from helpers.models import ViT
-
-    return {"none": ViT(position="none")}
-
-
-def _chapter5_vit_none_run(progress: bool = True, **options: Any):
-    from helpers.positions import position_run
-
-    return position_run(0, variants=("none",), progress=progress, **options)
-
-
-def _chapter6_pixels() -> dict[str, nn.Module]:
-    from helpers.models import MLP
-
-    return {"linear": MLP(hidden=()), "mlp": MLP()}
-
-
-def _chapter6_run(progress: bool = True, data: Any = None):
-    from helpers.answer import pixel_run
-
-    return pixel_run(0, data=data, progress=progress)
-
-
-# every recipe's training and measuring runs through these (and this module: a
-# recipe's settings are part of its code)
-_DATA = (
-    "helpers.zoo",
-    "helpers.scenes",
-    "helpers.train",
-    "helpers.metrics",
-    "helpers.attention",
-)
-_CHAPTER5 = (
-    *_DATA,
-    "helpers.models",
-    "helpers.compare",
-    "helpers.hunger",
-    "helpers.rollout",
-    "helpers.positions",
-)
-RECIPES: dict[str, Recipe] = {
-    "chapter4-heads": Recipe(
-        build=_chapter4_heads,
-        run=_chapter4_run,
-        modules=(*_DATA, "helpers.models", "helpers.compare"),
-        about="chapter 4: average, fixed-mask and attention heads on one backbone, "
-        "trained on left-half birds (helpers.compare.position_experiment, seed 0)",
-    ),
-    "chapter5-vit": Recipe(
-        build=_chapter5_vit,
-        run=_chapter5_vit_run,
-        modules=_CHAPTER5,
-        about="chapter 5: the hybrid ViT with learned positions, ViT(), trained on "
-        "left-half birds (helpers.positions.position_run, seed 0)",
-    ),
-    "chapter5-vit-none": Recipe(
-        build=_chapter5_vit_none,
-        run=_chapter5_vit_none_run,
-        modules=_CHAPTER5,
-        about="chapter 5: the hybrid ViT without positions, trained on left-half "
-        "birds (helpers.positions.position_run, seed 0)",
-    ),
-    "chapter6-pixels": Recipe(
-        build=_chapter6_pixels,
-        run=_chapter6_run,
-        modules=(
-            *_DATA,
-            "helpers.models",
-            "helpers.compare",
-            "helpers.hunger",
-            "helpers.answer",
-        ),
-        about="chapter 6: logistic regression (MLP(hidden=())) and chapter 2's MLP on "
-        "raw pixels, trained together on left-half birds (seed 0)",
-    ),
-}
-"""Every cached entry's recipe, by name."""
 
 
 def cache_dir() -> Path:
@@ -171,18 +71,21 @@ def cache_dir() -> Path:
     return Path(where) if where else Path(__file__).resolve().parents[2] / ".zoo"
 
 
-def _recipe(name: str) -> Recipe:
-    if name not in RECIPES:
-        raise ValueError(f"no recipe {name!r}; the zoo has {sorted(RECIPES)}")
-    return RECIPES[name]
+def _check(recipe: object) -> Recipe:
+    if not isinstance(recipe, Recipe):
+        raise TypeError(
+            f"recipe must be a helpers.zoo.Recipe (the course's: helpers.recipes.RECIPES), "
+            f"got {type(recipe).__name__}"
+        )
+    return recipe
 
 
-def key(name: str) -> str:
+def key(recipe: Recipe) -> str:
     """The entry's key: a hash of the recipe's name and functions, the source of its
     modules, the torch and numpy versions and torch's thread count (hex, 16
     characters)."""
-    recipe = _recipe(name)
-    h = hashlib.sha256(name.encode())
+    recipe = _check(recipe)
+    h = hashlib.sha256(recipe.name.encode())
     for part in (recipe.build, recipe.run):
         h.update(inspect.getsource(part).encode())
     for module in recipe.modules:
@@ -194,13 +97,13 @@ def key(name: str) -> str:
     return h.hexdigest()[:16]
 
 
-def path(name: str) -> Path:
-    """The file that holds (or will hold) the entry for ``name`` under its key."""
-    return cache_dir() / f"{name}-{key(name)}.pt"
+def path(recipe: Recipe) -> Path:
+    """The file that holds (or will hold) the recipe's entry under its key."""
+    return cache_dir() / f"{recipe.name}-{key(recipe)}.pt"
 
 
-def _store(name: str, models: dict[str, nn.Module], info: dict[str, Any]) -> None:
-    target = path(name)
+def _store(recipe: Recipe, models: dict[str, nn.Module], info: dict[str, Any]) -> None:
+    target = path(recipe)
     target.parent.mkdir(parents=True, exist_ok=True)
     state = {
         n: {k: v.detach().cpu() for k, v in m.state_dict().items()}
@@ -209,34 +112,33 @@ def _store(name: str, models: dict[str, nn.Module], info: dict[str, Any]) -> Non
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as f:
         torch.save({"models": state, "info": info}, f)  # then renamed: never half-written
     os.replace(f.name, target)
-    for old in target.parent.glob(f"{name}-*.pt"):  # entries of older code
+    for old in target.parent.glob(f"{recipe.name}-*.pt"):  # entries of older code
         if old != target:
             old.unlink(missing_ok=True)
 
 
-def train(
-    name: str, *, progress: bool = True, **options: Any
+def train_and_store(
+    recipe: Recipe, *, progress: bool = True, **options: Any
 ) -> tuple[dict[str, nn.Module], dict[str, Any]]:
-    """Run recipe ``name`` now, store its models and measurements, return them.
+    """Run ``recipe`` now, store its models and measurements, return them.
 
     ``options`` go to the recipe's training call (e.g. ``data=`` scenes already made,
     ``on_epoch=`` a callback); they must not change what is trained.
     """
-    models, info = _recipe(name).run(progress=progress, **options)
-    _store(name, models, info)
+    models, info = _check(recipe).run(progress=progress, **options)
+    _store(recipe, models, info)
     return models, info
 
 
-def load(
-    name: str, *, progress: bool = True
+def load_or_train(
+    recipe: Recipe, *, progress: bool = True
 ) -> tuple[dict[str, nn.Module], dict[str, Any]]:
-    """The trained models and measurements of recipe ``name``: from the cache when
-    stored by the same code, else trained now (:func:`train`) and stored.
+    """The trained models and measurements of ``recipe``: from the cache when stored
+    by the same code, else trained now (:func:`train_and_store`) and stored.
 
     The models come back in eval mode, on ``helpers.train.device()``.
     """
-    recipe = _recipe(name)
-    stored = path(name)
+    stored = path(_check(recipe))
     if stored.exists():
         try:
             saved = torch.load(stored, map_location="cpu", weights_only=True)
@@ -254,4 +156,4 @@ def load(
             pickle.UnpicklingError,
         ):
             stored.unlink(missing_ok=True)  # unreadable or from other models: remake
-    return train(name, progress=progress)
+    return train_and_store(recipe, progress=progress)

@@ -1,0 +1,188 @@
+"""Every trained model the chapters share, by name: its recipe, trained or loaded.
+
+Chapters 4 and 5 train their models live through :func:`train_recipe`; chapter 6
+compares them all through :func:`course_models`, which loads each from the model
+cache (:mod:`helpers.zoo`), or trains it now by the same recipe on a fresh machine.
+
+===================== ================================================================
+recipe                what it trains (and which chapter owns it)
+===================== ================================================================
+``chapter4-heads``    average, fixed-mask and attention heads on one backbone
+``chapter5-vit``      the hybrid ViT with learned positions, ``ViT()``
+``chapter5-vit-none`` the hybrid ViT without positions
+``chapter6-pixels``   logistic regression and chapter 2's MLP on raw pixels
+===================== ================================================================
+
+All four are trained on chapter 4's left-half birds, seed 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from helpers import zoo
+from helpers.answer import ROWS, pixel_run
+from helpers.compare import position_experiment, three_heads
+from helpers.models import MLP, ViT
+from helpers.positions import position_run
+
+__all__ = ["RECIPES", "train_recipe", "load_recipe", "course_models"]
+
+
+def _chapter4_heads() -> dict[str, nn.Module]:
+    return three_heads()
+
+
+def _chapter4_run(progress: bool = True, **options: Any):
+    return position_experiment(seed=0, progress=progress, **options)
+
+
+def _chapter5_vit() -> dict[str, nn.Module]:
+    return {"learned": ViT()}
+
+
+def _chapter5_vit_run(progress: bool = True, **options: Any):
+    return position_run(0, variants=("learned",), progress=progress, **options)
+
+
+def _chapter5_vit_none() -> dict[str, nn.Module]:
+    return {"none": ViT(position="none")}
+
+
+def _chapter5_vit_none_run(progress: bool = True, **options: Any):
+    return position_run(0, variants=("none",), progress=progress, **options)
+
+
+def _chapter6_pixels() -> dict[str, nn.Module]:
+    return {"linear": MLP(hidden=()), "mlp": MLP()}
+
+
+def _chapter6_run(progress: bool = True, data: Any = None):
+    return pixel_run(0, data=data, progress=progress)
+
+
+# every recipe's training and measuring runs through these (and this module: a
+# recipe's settings are part of its code)
+_DATA = (
+    "helpers.recipes",
+    "helpers.zoo",
+    "helpers.scenes",
+    "helpers.train",
+    "helpers.inference",
+    "helpers.metrics",
+    "helpers.attention",
+)
+_CHAPTER5 = (
+    *_DATA,
+    "helpers.models",
+    "helpers.compare",
+    "helpers.hunger",
+    "helpers.rollout",
+    "helpers.positions",
+)
+RECIPES: dict[str, zoo.Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        zoo.Recipe(
+            name="chapter4-heads",
+            build=_chapter4_heads,
+            run=_chapter4_run,
+            modules=(*_DATA, "helpers.models", "helpers.compare"),
+            about="chapter 4: average, fixed-mask and attention heads on one backbone, "
+            "trained on left-half birds (helpers.compare.position_experiment, seed 0)",
+        ),
+        zoo.Recipe(
+            name="chapter5-vit",
+            build=_chapter5_vit,
+            run=_chapter5_vit_run,
+            modules=_CHAPTER5,
+            about="chapter 5: the hybrid ViT with learned positions, ViT(), trained on "
+            "left-half birds (helpers.positions.position_run, seed 0)",
+        ),
+        zoo.Recipe(
+            name="chapter5-vit-none",
+            build=_chapter5_vit_none,
+            run=_chapter5_vit_none_run,
+            modules=_CHAPTER5,
+            about="chapter 5: the hybrid ViT without positions, trained on left-half "
+            "birds (helpers.positions.position_run, seed 0)",
+        ),
+        zoo.Recipe(
+            name="chapter6-pixels",
+            build=_chapter6_pixels,
+            run=_chapter6_run,
+            modules=(
+                *_DATA,
+                "helpers.models",
+                "helpers.compare",
+                "helpers.hunger",
+                "helpers.answer",
+            ),
+            about="chapter 6: logistic regression (MLP(hidden=())) and chapter 2's MLP "
+            "on raw pixels, trained together on left-half birds (seed 0)",
+        ),
+    )
+}
+"""Every shared model's recipe, by name."""
+
+
+def _recipe(name: str) -> zoo.Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"no recipe {name!r}; the course has {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
+def train_recipe(
+    name: str, *, progress: bool = True, **options: Any
+) -> tuple[dict[str, nn.Module], dict[str, Any]]:
+    """Train recipe ``name`` now and store it in the model cache
+    (:func:`helpers.zoo.train_and_store`).
+
+    ``options`` go to the recipe's training call (e.g. ``data=`` scenes already made,
+    ``on_epoch=`` a callback); they must not change what is trained.
+
+    Returns:
+        ``(models, info)``: the trained models by name and what was measured on them.
+    """
+    return zoo.train_and_store(_recipe(name), progress=progress, **options)
+
+
+def load_recipe(
+    name: str, *, progress: bool = True
+) -> tuple[dict[str, nn.Module], dict[str, Any]]:
+    """Recipe ``name``'s models and measurements, from the cache when the same code
+    stored them, else trained now (:func:`helpers.zoo.load_or_train`); the models in
+    eval mode."""
+    return zoo.load_or_train(_recipe(name), progress=progress)
+
+
+def course_models(
+    progress: bool = True,
+) -> tuple[dict[str, nn.Module], dict[str, dict[str, float]]]:
+    """The six models of :data:`helpers.answer.ROWS`, trained on chapter 4's left-half
+    birds (each by :func:`load_recipe`, so trained now when not cached), and their test
+    accuracy in each half.
+
+    Returns:
+        ``(models, accuracy)``: models by key, in eval mode; ``accuracy[key]`` is
+        ``{"left": ..., "right": ...}`` as measured by the recipe that trained it.
+    """
+    heads, heads_info = load_recipe("chapter4-heads", progress=progress)
+    vit, vit_info = load_recipe("chapter5-vit", progress=progress)
+    pixels, pixels_info = load_recipe("chapter6-pixels", progress=progress)
+    found = [
+        (heads, heads_info, "avg", "avg"),
+        (heads, heads_info, "mask", "mask"),
+        (heads, heads_info, "attention", "attention"),
+        (vit, vit_info, "learned", "vit"),
+        (pixels, pixels_info, "linear", "linear"),
+        (pixels, pixels_info, "mlp", "mlp"),
+    ]
+    models = {key: group[name] for group, _, name, key in found}
+    accuracy = {
+        key: {half: float(info[half][name]["accuracy"]) for half in ("left", "right")}
+        for _, info, name, key in found
+    }
+    return {k: models[k] for k in ROWS}, {k: accuracy[k] for k in ROWS}

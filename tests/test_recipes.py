@@ -1,0 +1,93 @@
+"""helpers.recipes: the course's shared models, each trained by one recipe."""
+
+import pytest
+import torch
+
+from helpers import answer, recipes, zoo
+from helpers.answer import ROWS
+from helpers.compare import three_heads
+from helpers.models import MLP, PooledCNN, ViT
+
+
+def test_the_course_recipes_are_keyed_and_build_their_models():
+    for name, recipe in recipes.RECIPES.items():
+        assert recipe.name == name and recipe.about
+        assert len(zoo.key(recipe)) == 16
+    heads = recipes.RECIPES["chapter4-heads"].build()
+    assert set(heads) == {"avg", "mask", "attention"}
+    assert all(isinstance(m, PooledCNN) for m in heads.values())
+    vit = recipes.RECIPES["chapter5-vit"].build()["learned"]
+    none = recipes.RECIPES["chapter5-vit-none"].build()["none"]
+    assert isinstance(vit, ViT) and vit.position == "learned" and vit.stem == "conv"
+    assert isinstance(none, ViT) and none.position == "none" and none.stem == "conv"
+    pixels = recipes.RECIPES["chapter6-pixels"].build()
+    assert pixels["linear"].layers[0].out_features == 1 and len(pixels["mlp"].layers) == 3
+
+
+def test_unknown_recipe():
+    with pytest.raises(ValueError, match="no recipe 'chapter9'"):
+        recipes.load_recipe("chapter9")
+    with pytest.raises(ValueError, match="chapter4-heads"):
+        recipes.train_recipe("nope")
+
+
+def test_the_pixel_recipe_trains_and_measures_both_halves(monkeypatch, tmp_path):
+    from helpers.compare import LEFT, RIGHT
+    from helpers.scenes import make_scenes
+
+    monkeypatch.setenv("COURSE_ZOO", str(tmp_path))
+    data = {
+        "train": make_scenes(64, region=LEFT, seed=1),
+        "left": make_scenes(30, region=LEFT, seed=2),
+        "right": make_scenes(30, region=RIGHT, seed=3),
+    }
+    monkeypatch.setattr(answer, "PIXEL_EPOCHS", 1)
+    models, info = recipes.train_recipe("chapter6-pixels", progress=False, data=data)
+    assert set(info["right"]) == {"linear", "mlp"} and info["seconds"] > 0
+    assert 0 <= info["right"]["mlp"]["accuracy"] <= 1
+    assert zoo.path(recipes.RECIPES["chapter6-pixels"]).exists()
+
+
+def test_course_models_come_from_the_cache(monkeypatch):
+    torch.manual_seed(0)
+    built = {
+        "chapter4-heads": three_heads(),
+        "chapter5-vit": {"learned": ViT().eval()},
+        "chapter6-pixels": {"linear": MLP(hidden=()).eval(), "mlp": MLP().eval()},
+    }
+    accuracy = {  # a different number for every model and half
+        name: {"left": 0.7 + 0.01 * i, "right": 0.5 + 0.01 * i}
+        for i, name in enumerate(["avg", "mask", "attention", "learned", "linear", "mlp"])
+    }
+    calls = []
+
+    def fake_load(recipe, *, progress=True):
+        calls.append((recipe.name, progress))
+        models = built[recipe.name]
+        info = {
+            half: {n: {"accuracy": accuracy[n][half], "loss": 0.3} for n in models}
+            for half in ("left", "right")
+        }
+        info["seconds"] = 1.0
+        return models, info
+
+    monkeypatch.setattr(zoo, "load_or_train", fake_load)
+    models, acc = recipes.course_models(progress=False)
+    assert sorted(calls) == [
+        ("chapter4-heads", False),
+        ("chapter5-vit", False),
+        ("chapter6-pixels", False),
+    ]
+    assert list(models) == list(ROWS) and list(acc) == list(ROWS)
+    for key in ("avg", "mask", "attention"):
+        assert models[key] is built["chapter4-heads"][key]
+    assert models["vit"] is built["chapter5-vit"]["learned"]
+    assert models["linear"] is built["chapter6-pixels"]["linear"]
+    assert models["mlp"] is built["chapter6-pixels"]["mlp"]
+    source = {k: k for k in ROWS} | {"vit": "learned"}
+    for key in ROWS:
+        assert acc[key] == {
+            "left": pytest.approx(accuracy[source[key]]["left"]),
+            "right": pytest.approx(accuracy[source[key]]["right"]),
+        }
+        assert all(type(v) is float for v in acc[key].values())
