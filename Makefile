@@ -74,7 +74,8 @@ test: $(STAMP) $(KERNEL_CONFIG) $(NODE) $(CHROMIUM) book
 	echo "--- nbval at $(NBVAL_THREADS) thread(s), an empty model cache (_build/nbval.log) ---"; \
 	cat _build/nbval.log; \
 	echo "--- the claims closest to failing in that run (tools/claim_margins.py) ---"; \
-	$(PY) tools/claim_margins.py --top 10 $(CLAIMS); \
+	if [ -s $(CLAIMS) ]; then $(PY) tools/claim_margins.py --top 10 $(CLAIMS); \
+	else echo "no claim was recorded: nbval stopped before its first claim"; fi; \
 	[ $$tests = 0 ] && [ $$notebooks = 0 ]
 	$(VENV)/bin/ruff check src tests benchmarks experiments tools
 	$(VENV)/bin/ruff format --check src tests benchmarks experiments tools

@@ -2,7 +2,7 @@
 
 Pure functions, no timing here: :mod:`bench` measures, this module summarises the
 measurements (median, 95th percentile), judges each against its budget and renders
-the table that ``make bench`` prints and writes into the README.
+the table that ``make bench`` prints and writes into benchmarks/README.md.
 """
 
 from __future__ import annotations

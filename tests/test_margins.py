@@ -74,6 +74,34 @@ def test_each_comparison_of_a_claim_is_recorded(tmp_path, monkeypatch):
     assert [t["margin"] for t in third["terms"]] == pytest.approx([0.45, 0.05])
 
 
+def test_two_claims_on_one_line_each_get_their_own_sides(tmp_path, monkeypatch):
+    log = tmp_path / "claims.jsonl"
+    monkeypatch.setenv(margins.LOG, str(log))
+    a, b = 3.0, 10.0
+    _ = [claim("a is over 1", a > 1), claim("b is over 2", b > 2)]  # one line
+    first, second = _records(log)
+    assert first["terms"][0]["margin"] == pytest.approx(2.0)
+    assert second["terms"][0]["margin"] == pytest.approx(8.0)
+
+
+def test_tensor_sides_are_measured(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    log = tmp_path / "claims.jsonl"
+    monkeypatch.setenv(margins.LOG, str(log))
+    weights = torch.tensor([0.2, 0.3], requires_grad=True)
+    claim("every weight above a tenth", bool((weights > 0.1).all()))
+    (entry,) = _records(log)
+    assert entry["terms"][0]["margin"] == pytest.approx(0.1)
+
+
+def test_a_broken_log_never_decides_a_claim(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(margins.LOG, str(tmp_path / "no" / "such" / "folder.jsonl"))
+    claim("two is more than one", 2 > 1)
+    out, err = capsys.readouterr()
+    assert out == "CLAIM HOLDS: two is more than one\n"
+    assert "no margin recorded" in err
+
+
 def test_a_failed_claim_is_recorded_before_it_raises(tmp_path, monkeypatch):
     log = tmp_path / "claims.jsonl"
     monkeypatch.setenv(margins.LOG, str(log))
@@ -90,8 +118,17 @@ def test_the_tool_lists_the_tightest_claim_first(tmp_path):
     for name, close in (("t1", 0.01), ("t4", 0.2)):
         run = tmp_path / f"{name}.jsonl"
         entries = [
-            {"claim": "close", "holds": True, "terms": [{"relative": close}]},
-            {"claim": "far", "holds": True, "terms": [{"relative": 0.5}]},
+            {
+                "claim": "close",
+                "holds": True,
+                "terms": [{"relative": close, "margin": close / 10}],
+            },
+            {"claim": "far", "holds": True, "terms": [{"relative": 0.5, "margin": 0.05}]},
+            {
+                "claim": "nan",
+                "holds": True,
+                "terms": [{"relative": float("nan"), "margin": 0.0}],
+            },
             {"claim": "unmeasured", "holds": True, "terms": []},
         ]
         run.write_text("".join(json.dumps(e) + "\n" for e in entries))
@@ -105,7 +142,7 @@ def test_the_tool_lists_the_tightest_claim_first(tmp_path):
     rows = [
         line for line in out.splitlines() if line.startswith("| ") and "claim |" not in line
     ]
-    assert [row.split(" | ")[1] for row in rows] == ["close", "far"]
-    assert rows[0].endswith("| +0.010 | +0.200 | +0.010 |")
-    assert "2 claims measured; 1 without a comparison to measure" in out
+    assert [row.split(" | ")[1] for row in rows] == ["nan", "close", "far"]  # NaN: failed
+    assert rows[1].endswith("| +0.010 | +0.200 | +0.010 | +0.001 |")
+    assert "3 claims measured; 1 without a comparison to measure" in out
     assert "unmeasured" in out.split("measured;")[1]

@@ -99,3 +99,17 @@ def test_the_cache_knows_no_recipe():
     # the recipes import the cache, never the other way round (no import cycle)
     source = Path(zoo.__file__).read_text()
     assert "helpers.recipes" not in source.replace("helpers.recipes.RECIPES", "")
+
+
+def test_a_recipe_whose_name_starts_another_leaves_its_entry(fake):
+    # chapter5-vit and chapter5-vit-none: storing the first must not remove the second
+    longer = zoo.Recipe(
+        name="fake-none",
+        build=fake.build,
+        run=fake.run,
+        modules=("helpers.metrics",),
+        about="a recipe whose name starts with another's",
+    )
+    zoo.load_or_train(longer, progress=False)
+    zoo.train_and_store(fake.recipe, progress=False)
+    assert zoo.path(longer).exists() and zoo.path(fake.recipe).exists()

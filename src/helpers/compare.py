@@ -14,11 +14,13 @@ several seeds, and the notebook runs one seed live.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 import torch
 
+from helpers.inference import eval_mode
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import POOLS, Backbone, PooledCNN
 from helpers.scenes import Scenes, make_scenes
@@ -99,11 +101,10 @@ def outputs(
             f"the models must be on one device, got {sorted(map(str, devices))}"
         )
     (dev,) = devices
-    modes = {name: m.training for name, m in models.items()}
     parts: dict[str, list] = {name: [] for name in models}
-    try:
+    with ExitStack() as modes:
         for m in models.values():
-            m.eval()
+            modes.enter_context(eval_mode(m))
         for i in range(0, len(images), batch_size):
             x, features = images[i : i + batch_size].to(dev), {}
             for name, m in models.items():
@@ -112,9 +113,6 @@ def outputs(
                 f = features[id(m.backbone)]
                 logits = m.logits_from_features(f)[:, 0].cpu().numpy()
                 parts[name].append((logits, m.pool_features(f)[1][:, 0].cpu().numpy()))
-    finally:
-        for name, m in models.items():
-            m.train(modes[name])
     if not len(images):
         return {n: (np.zeros(0), np.zeros((0, *m.grid))) for n, m in models.items()}
     return {

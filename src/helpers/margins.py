@@ -14,8 +14,9 @@ to the larger side's size. ``tools/claim_margins.py`` gathers the records of sev
 runs (thread counts, seeds, machines) into one table, tightest claims first.
 
 The sides are found by reading the claim's call in its source (a notebook cell or a
-file) and evaluated again in the caller's namespace; a condition written another way
-(``all(...)`` over a generator, a function's result) is recorded without margins.
+file) and evaluated a second time in the caller's namespace, so they must be pure
+(no random draws, no side effects: the course's are); a condition written another
+way (``all(...)`` over a generator, a function's result) is recorded without margins.
 """
 
 from __future__ import annotations
@@ -55,8 +56,15 @@ def margin(left: Any, op: str, right: Any) -> float:
     signs = {">": 1.0, ">=": 1.0, "<": -1.0, "<=": -1.0}
     if op not in signs:
         raise ValueError(f"op must be one of {sorted(signs)}, got {op!r}")
-    diff = np.asarray(left, dtype=float) - np.asarray(right, dtype=float)
+    diff = _numbers(left) - _numbers(right)
     return float(np.min(signs[op] * diff))
+
+
+def _numbers(x: Any) -> np.ndarray:
+    """A number, array or tensor (any device, with or without grad) as float64."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu()
+    return np.asarray(x, dtype=float)
 
 
 def _claim_call(frame: types.FrameType) -> ast.Call | None:
@@ -66,16 +74,22 @@ def _claim_call(frame: types.FrameType) -> ast.Call | None:
         tree = ast.parse("".join(lines))
     except (SyntaxError, ValueError):
         return None
-    line = frame.f_lineno
     calls = [
         node
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and len(node.args) >= 2
         and getattr(node.func, "id", getattr(node.func, "attr", None)) == "claim"
-        and node.lineno <= line <= (node.end_lineno or node.lineno)
     ]
-    return min(calls, key=lambda n: (n.end_lineno or n.lineno) - n.lineno, default=None)
+    # the instruction being executed spans exactly its call (two calls on one line too)
+    positions = list(frame.f_code.co_positions())
+    here = positions[frame.f_lasti // 2] if frame.f_lasti // 2 < len(positions) else ()
+    for node in calls:
+        if (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset) == here:
+            return node
+    line = frame.f_lineno  # else the innermost call around the current line
+    around = [n for n in calls if n.lineno <= line <= (n.end_lineno or n.lineno)]
+    return min(around, key=lambda n: (n.end_lineno or n.lineno) - n.lineno, default=None)
 
 
 def _comparisons(node: ast.expr) -> list[ast.Compare]:
@@ -105,7 +119,7 @@ def _terms(call: ast.Call, frame: types.FrameType) -> list[dict[str, Any]]:
             for i, op in enumerate(compare.ops):
                 left, right = values[i], values[i + 1]
                 m = margin(left, _OPS[type(op)], right)
-                size = max(np.abs(np.asarray(v, float)).max() for v in (left, right))
+                size = max(np.abs(_numbers(v)).max() for v in (left, right))
                 terms.append(
                     {
                         "left": ast.unparse(sides[i]),

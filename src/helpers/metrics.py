@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers.inference import eval_mode
+
 __all__ = [
     "attention_mass",
     "flat_mass",
@@ -150,25 +152,19 @@ def occlusion_map(
     mean = x.mean(dim=(2, 3), keepdim=True)  # (N, 3, 1, 1)
     row = torch.arange(big_h, device=device) // patch  # (H,) the cell row of each pixel
     col = torch.arange(big_w, device=device) // patch  # (W,) the cell column
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            base = torch.zeros(n, dtype=torch.float64, device=device)
-            for s in range(0, n, batch_size):
-                base[s : s + batch_size] = _logits(model, x[s : s + batch_size])
-            drops = torch.zeros(n * h * w, dtype=torch.float64, device=device)
-            for s in range(0, n * h * w, batch_size):  # copy t: image t // hw, cell t % hw
-                t = torch.arange(s, min(s + batch_size, n * h * w), device=device)
-                img, cell = t // (h * w), t % (h * w)
-                in_row = row[None, :] == (cell // w)[:, None]  # (B, H)
-                in_col = col[None, :] == (cell % w)[:, None]  # (B, W)
-                inside = in_row[:, None, :, None] & in_col[:, None, None, :]  # (B, 1, H, W)
-                occluded = torch.where(inside, mean[img], x[img])
-                drops[t] = base[img] - _logits(model, occluded)
-    finally:
-        for m, flag in flags:
-            m.training = flag
+    with eval_mode(model), torch.no_grad():
+        base = torch.zeros(n, dtype=torch.float64, device=device)
+        for s in range(0, n, batch_size):
+            base[s : s + batch_size] = _logits(model, x[s : s + batch_size])
+        drops = torch.zeros(n * h * w, dtype=torch.float64, device=device)
+        for s in range(0, n * h * w, batch_size):  # copy t: image t // hw, cell t % hw
+            t = torch.arange(s, min(s + batch_size, n * h * w), device=device)
+            img, cell = t // (h * w), t % (h * w)
+            in_row = row[None, :] == (cell // w)[:, None]  # (B, H)
+            in_col = col[None, :] == (cell % w)[:, None]  # (B, W)
+            inside = in_row[:, None, :, None] & in_col[:, None, None, :]  # (B, 1, H, W)
+            occluded = torch.where(inside, mean[img], x[img])
+            drops[t] = base[img] - _logits(model, occluded)
     return drops.reshape(n, h, w).cpu().numpy()
 
 

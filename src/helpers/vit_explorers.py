@@ -254,8 +254,7 @@ def query_explorer(
         "patches (the bird's and two corners), in the first and the last layer: each "
         "head's attention over the 6x6 grid, and their mean. In the last layer every "
         "query, whatever its own patch, puts most of its weight on the cells at the "
-        "bird; in the first layer the heads differ, one of them looking away from "
-        "the bird."
+        "bird; in the first layer the heads differ from one another."
     )
     size = maps_figsize(5, side=0.98, title_lines=1, suptitle=True, width=COLUMN_WIDTH)
     static = scrubber(

@@ -112,7 +112,8 @@ def _store(recipe: Recipe, models: dict[str, nn.Module], info: dict[str, Any]) -
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as f:
         torch.save({"models": state, "info": info}, f)  # then renamed: never half-written
     os.replace(f.name, target)
-    for old in target.parent.glob(f"{recipe.name}-*.pt"):  # entries of older code
+    stale = f"{recipe.name}-{'[0-9a-f]' * 16}.pt"  # not chapter5-vit-none for chapter5-vit
+    for old in target.parent.glob(stale):  # entries of older code
         if old != target:
             old.unlink(missing_ok=True)
 
