@@ -107,7 +107,7 @@ experiments: $(STAMP)
 budget: $(STAMP)
 	$(PY) experiments/budget.py
 
-## bench: measure every budget of COURSE.md §7 (about 13 min): benchmarks/results.json, the
+## bench: measure every budget of COURSE.md §7 (about 25 min): benchmarks/results.json, the
 ## table in benchmarks/README.md; exits 1 when a budget fails
 bench: $(STAMP) $(KERNEL_CONFIG) $(MATHJAX)
 	$(PY) benchmarks/bench.py
