@@ -1,5 +1,6 @@
 """helpers.zoo: a recipe's models, trained once, then loaded from the cache."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -68,13 +69,7 @@ def test_the_key_follows_the_code(fake):
     assert len(before) == 16 and before == zoo.key(fake.recipe)
     zoo.load_or_train(fake.recipe, progress=False)
     old_file = zoo.path(fake.recipe)
-    changed = zoo.Recipe(
-        name="fake",
-        build=fake.build,
-        run=fake.run,
-        modules=("helpers.tables",),
-        about="other code",
-    )
+    changed = replace(fake.recipe, modules=("helpers.tables",), about="other code")
     assert zoo.key(changed) != before
     zoo.load_or_train(changed, progress=False)
     assert fake.calls == 2  # other code: trained again
@@ -103,13 +98,7 @@ def test_the_cache_knows_no_recipe():
 
 def test_a_recipe_whose_name_starts_another_leaves_its_entry(fake):
     # chapter5-vit and chapter5-vit-none: storing the first must not remove the second
-    longer = zoo.Recipe(
-        name="fake-none",
-        build=fake.build,
-        run=fake.run,
-        modules=("helpers.metrics",),
-        about="a recipe whose name starts with another's",
-    )
+    longer = replace(fake.recipe, name="fake-none")
     zoo.load_or_train(longer, progress=False)
     zoo.train_and_store(fake.recipe, progress=False)
     assert zoo.path(longer).exists() and zoo.path(fake.recipe).exists()
