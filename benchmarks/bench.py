@@ -246,8 +246,9 @@ def chapter2() -> tuple[dict[str, Any], Any]:
 
 def chapter3() -> tuple[dict[str, Any], Any]:
     """Chapter 3's training, as the notebook runs it: the CNN on 2,000 birds anywhere."""
-    from helpers.hunger import CNN_LR, hunger_run
+    from helpers.hunger import hunger_run
     from helpers.models import PooledCNN
+    from helpers.train import CNN_LR
 
     cnn, result = hunger_run(
         lambda: PooledCNN("avg"), "anywhere", 2000, seed=0, lr=CNN_LR, progress=False
@@ -259,7 +260,8 @@ def chapter4() -> tuple[dict[str, Any], Any]:
     """Chapter 4's training, as the notebook runs it: three heads, one backbone."""
     import torch
 
-    from helpers.compare import position_data, position_experiment
+    from helpers.left_right import position_data
+    from helpers.pooling_heads import position_experiment
 
     data = position_data(seed=0)
     probe = data["left"][data["left"].labels == 1][4]
@@ -282,10 +284,11 @@ def chapter4() -> tuple[dict[str, Any], Any]:
 def chapter5() -> tuple[dict[str, Any], Any]:
     """Chapter 5's trainings, as the notebook runs them: two hybrid ViTs on left-half
     birds (learned positions and none), then the pure ViT on 2,000 birds anywhere."""
-    from helpers.compare import position_data
-    from helpers.hunger import VIT_LR, hunger_run
+    from helpers.hunger import hunger_run
+    from helpers.left_right import position_data
     from helpers.models import ViT
-    from helpers.positions import position_run
+    from helpers.train import VIT_LR
+    from helpers.vit_positions import position_run
 
     vits, result = position_run(0, data=position_data(seed=0), progress=False)
     accuracy = {
@@ -381,31 +384,33 @@ def frame_times(frame: Callable[[np.random.Generator], Any], n: int) -> dict[str
 def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any, ch5: Any, ch6: Any) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
-    from helpers.answer_explorers import answer_explorer, answer_frame
-    from helpers.attention_explorers import (
+    from helpers.explorers.class_activation import cnn_move_explorer, cnn_move_frame
+    from helpers.explorers.depth import depth_explorer
+    from helpers.explorers.every_model import answer_explorer, answer_frame
+    from helpers.explorers.filters import filter_explorer, filter_frame
+    from helpers.explorers.gradient_descent import (
+        nudge_explorer,
+        nudge_frame,
+        sgd_explorer,
+        sgd_frame,
+    )
+    from helpers.explorers.mlp_saliency import move_explorer, move_frame
+    from helpers.explorers.pooling_heads import (
+        context_explorer,
         epoch_explorer,
         heads_explorer,
         heads_frame,
-        query_explorer,
         temperature_explorer,
     )
-    from helpers.cnn_explorers import (
-        cnn_move_explorer,
-        cnn_move_frame,
-        filter_explorer,
-        filter_frame,
-    )
-    from helpers.initialisation import depth_frame
-    from helpers.mlp_explorers import depth_explorer, move_explorer, move_frame
-    from helpers.models import ACTIVATIONS, INITS
-    from helpers.sgd_explorers import nudge_explorer, nudge_frame, sgd_explorer, sgd_frame
-    from helpers.vit_explorers import query_explorer as vit_query_explorer
-    from helpers.vit_explorers import (
-        query_frame,
+    from helpers.explorers.scene import scene_explorer, scene_frame
+    from helpers.explorers.vit_attention import (
+        token_explorer,
+        token_frame,
         vit_move_explorer,
         vit_move_frame,
     )
-    from helpers.widgets import scene_explorer, scene_frame
+    from helpers.initialisation import depth_frame
+    from helpers.models import ACTIVATIONS, INITS
 
     run, X, y = ch1
     heads, snapshots, probe = ch4
@@ -451,14 +456,14 @@ def widgets(ch1: Any, ch2: Any, ch3: Any, ch4: Any, ch5: Any, ch6: Any) -> dict[
             lambda: temperature_explorer(heads),
             lambda r: heads_frame(heads, 0.5, 0.7, temperature=2 ** r.uniform(-2, 2)),
         ),
-        "query (ch. 4)": (lambda: query_explorer(heads["attention"]), None),
+        "context (ch. 4)": (lambda: context_explorer(heads["attention"]), None),
         "epoch (ch. 4)": (
             lambda: epoch_explorer(snapshots, probe.images[0], probe.masks[0]),
             None,
         ),
-        "query (ch. 5)": (
-            lambda: vit_query_explorer(ch5),
-            lambda r: query_frame(
+        "token (ch. 5)": (
+            lambda: token_explorer(ch5),
+            lambda r: token_frame(
                 ch5, int(r.integers(37)), int(r.integers(2)), *r.uniform(0.2, 0.8, 2)
             ),
         ),

@@ -5,7 +5,7 @@ of cluttered anywhere-birds, tested on 2,000 held-out scenes (other seeds): the 
 is >= 95% accuracy within 60 s of CPU training. "Cluttered" here means every scene
 holds 1 to 5 distractors (leaves, blobs, branches) and every scene without a bird holds
 a decoy of a bird's colour and size. Chapter 4's heavier clutter (2 to 6 distractors,
-``helpers.compare.CLUTTER``) is harder: the same recipe's runs on it are the "budget"
+``helpers.left_right.CLUTTER``) is harder: the same recipe's runs on it are the "budget"
 entries of chapter4.json (``make experiments``).
 
 Writes experiments/budget.json with the code version and the machine.

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import torch
 
-from helpers.hunger import CNN_LR, SIZES, hunger_run
+from helpers.hunger import SIZES, hunger_run
 from helpers.models import PooledCNN
+from helpers.train import CNN_LR
 
 sys.path.insert(0, str(Path(__file__).parent))
 from chapter4 import commit, machine  # noqa: E402

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from helpers.compare import CLUTTER, position_data, position_experiment
+from helpers.left_right import CLUTTER, position_data
 from helpers.models import PooledCNN
+from helpers.pooling_heads import position_experiment
 from helpers.scenes import make_scenes
 from helpers.train import device, evaluate, fit
 

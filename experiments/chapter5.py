@@ -1,6 +1,6 @@
 """Chapter 5's results over three seeds (``make experiments``).
 
-- ``positions``: the position experiment (:func:`helpers.positions.position_run`):
+- ``positions``: the position experiment (:func:`helpers.vit_positions.position_run`):
   vision transformers with learned positional embeddings and without, trained on
   left-half birds in clutter (chapter 4's scenes), tested in both halves; for the
   hybrid (``stem="conv"``, the chapter's model) and the pure ViT (``"patches"``).
@@ -26,9 +26,10 @@ from pathlib import Path
 
 import torch
 
-from helpers.hunger import CNN_LR, SIZES, VIT_LR, hunger_run
+from helpers.hunger import SIZES, hunger_run
 from helpers.models import ViT
-from helpers.positions import position_run
+from helpers.train import CNN_LR, VIT_LR
+from helpers.vit_positions import position_run
 
 sys.path.insert(0, str(Path(__file__).parent))
 from chapter4 import commit, machine  # noqa: E402

@@ -13,8 +13,8 @@ from helpers.viz import DPI
 
 
 def frame_figure(figsize: tuple[float, float]) -> Figure:
-    """An empty figure at the book's scale, as :func:`helpers.widgets.scrubber` draws
-    its frames on."""
+    """An empty figure at the book's scale, as
+    :func:`helpers.explorers.framework.scrubber` draws its frames on."""
     fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
     return fig

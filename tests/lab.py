@@ -237,7 +237,7 @@ def chromium() -> Iterator[Any]:
 def explorers(notebook: Path) -> list[tuple[int, int, str]]:
     """(cell index, output index, name) of each explorer in a notebook's saved
     outputs: an output with a widget view beside static HTML (a
-    ``helpers.widgets.Explorer``), or with the static player alone."""
+    ``helpers.explorers.framework.Explorer``), or with the static player alone."""
     cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
     found = []
     for i, c in enumerate(cells):
@@ -340,7 +340,7 @@ _LIVE_EXPLORERS = """(view) => {
 def live_explorers(page: Any) -> list[tuple[int, int, str]]:
     """(cell index, output index, name) of each explorer in the open notebook's
     outputs as they are now (e.g. after :func:`run_all_cells`): an output with a
-    widget view beside static HTML (a ``helpers.widgets.Explorer``)."""
+    widget view beside static HTML (a ``helpers.explorers.framework.Explorer``)."""
     return [tuple(found) for found in page.evaluate(_LIVE_EXPLORERS, VIEW)]
 
 

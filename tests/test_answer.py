@@ -13,8 +13,8 @@ from helpers.answer import (
     position_weights,
     weighting_kind,
 )
-from helpers.compare import three_heads
 from helpers.models import MLP, PooledCNN, ViT
+from helpers.pooling_heads import three_heads
 from helpers.scenes import make_scenes, render_scene
 
 

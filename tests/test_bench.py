@@ -136,7 +136,7 @@ def test_table_marks_failures_and_facts():
 
 
 def test_redraw_driver_moves_every_control_of_a_real_explorer():
-    from helpers.widgets import scene_explorer
+    from helpers.explorers.scene import scene_explorer
 
     explorer = scene_explorer(frames=2)
     controls = bench._controls(explorer.widget)

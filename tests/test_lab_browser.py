@@ -1,9 +1,10 @@
 """Every explorer in a real JupyterLab, in an untrusted notebook, before any cell runs.
 
 A fresh clone's notebooks are untrusted: JupyterLab renders the static HTML half of
-each explorer (a ``helpers.widgets.Explorer``) sanitized, without its script. Each
-explorer must still show something useful there (COURSE.md §6): its first frame as a
-picture that loads, and the line :data:`helpers.widgets.NOTE` saying to run the cell.
+each explorer (a ``helpers.explorers.framework.Explorer``) sanitized, without its
+script. Each explorer must still show something useful there (COURSE.md §6): its first
+frame as a picture that loads, and the line :data:`helpers.explorers.framework.NOTE`
+saying to run the cell.
 
 How: ``tests/lab.py`` starts JupyterLab from this environment, headless, with an
 isolated configuration (no trust database, workspace or setting of the machine) on a
@@ -27,7 +28,7 @@ import nbformat
 import pytest
 from nbformat.sign import NotebookNotary
 
-from helpers.widgets import NOTE
+from helpers.explorers.framework import NOTE
 from lab import cell, chromium, explorers, open_notebook, start_lab
 
 ROOT = Path(__file__).resolve().parents[1]

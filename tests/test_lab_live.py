@@ -4,7 +4,7 @@
 copy of the notebooks (as ``make lab`` opens them), headless, isolated from the
 machine's Jupyter configuration; Debian's Chromium, driven by Playwright, opens each
 notebook and runs all its cells. Then every explorer in it (every output that holds a
-widget view beside static HTML: a ``helpers.widgets.Explorer``, found in the
+widget view beside static HTML: a ``helpers.explorers.framework.Explorer``, found in the
 notebook's outputs in the page, so a new chapter's explorers join without editing
 this test) is now the live ipywidgets view, and each of its controls is moved, and
 moved back:

@@ -1,6 +1,5 @@
 """helpers.margins: how far each claim was from failing (and tools/claim_margins.py)."""
 
-import doctest
 import json
 import subprocess
 import sys
@@ -13,10 +12,6 @@ from helpers import margins
 from helpers.check import ClaimError, claim
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_doctests():
-    assert doctest.testmod(margins).failed == 0
 
 
 @pytest.mark.parametrize(

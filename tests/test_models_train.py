@@ -5,7 +5,7 @@ import torch
 from helpers.metrics import attention_mass, flat_mass, region_cells
 from helpers.models import POOLS, Backbone, PooledCNN
 from helpers.scenes import make_scenes, render_scene
-from helpers.train import accuracy, evaluate, fit, one_cycle, predict
+from helpers.train import accuracy, evaluate, fit, one_cycle, predict_logits
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,9 @@ def test_fit_shared_backbone_trains_every_head(small):
     fit(heads, small, epochs=1, seed=0, progress=False)
     assert heads["avg"].backbone is heads["attention"].backbone
     assert not torch.equal(before, heads["mask"].mask_logits)
-    assert all(np.isfinite(predict(m, small.images[:4])).all() for m in heads.values())
+    assert all(
+        np.isfinite(predict_logits(m, small.images[:4])).all() for m in heads.values()
+    )
 
 
 def test_fit_calls_on_epoch(small):

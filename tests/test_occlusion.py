@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from helpers.metrics import occlusion_map
+from helpers.occlusion import occlusion_map
 
 
 class LinearLogit(nn.Module):

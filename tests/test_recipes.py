@@ -5,8 +5,8 @@ import torch
 
 from helpers import answer, recipes, zoo
 from helpers.answer import ROWS
-from helpers.compare import three_heads
 from helpers.models import MLP, PooledCNN, ViT
+from helpers.pooling_heads import three_heads
 
 
 def test_the_course_recipes_are_keyed_and_build_their_models():
@@ -32,7 +32,7 @@ def test_unknown_recipe():
 
 
 def test_the_pixel_recipe_trains_and_measures_both_halves(monkeypatch, tmp_path):
-    from helpers.compare import LEFT, RIGHT
+    from helpers.left_right import LEFT, RIGHT
     from helpers.scenes import make_scenes
 
     monkeypatch.setenv("COURSE_ZOO", str(tmp_path))

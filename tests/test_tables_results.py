@@ -7,11 +7,11 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.compare import (
-    live_table,
-    over_seeds,
-    recall_by_position,
-    seeds_table,
+from helpers.left_right import recall_by_position
+from helpers.pooling_heads import (
+    heads_live_table,
+    heads_over_seeds,
+    heads_seeds_table,
     three_heads,
 )
 from helpers.results import EXPERIMENTS, load
@@ -71,16 +71,16 @@ def test_results_are_found_from_any_folder(tmp_path):
 
 def test_committed_tables():
     committed = load("chapter4")
-    values = over_seeds(committed, "circular", "right", "mask", "accuracy")
+    values = heads_over_seeds(committed, "circular", "right", "mask", "accuracy")
     assert len(values) == len(committed["seeds"])
-    table = seeds_table(committed, "circular", "right")
+    table = heads_seeds_table(committed, "circular", "right")
     assert [row[0] for row in table.rows] == ["average", "fixed mask", "attention"]
     assert table.rows[1][1] == spread(values)
     with pytest.raises(ValueError, match="variant must be one of"):
-        over_seeds(committed, "nope", "left", "mask", "accuracy")
+        heads_over_seeds(committed, "nope", "left", "mask", "accuracy")
     with pytest.raises(ValueError, match="half must be"):
-        over_seeds(committed, "circular", "top", "mask", "accuracy")
-    live = live_table(committed["circular"]["0"]["left"], caption="seed 0")
+        heads_over_seeds(committed, "circular", "top", "mask", "accuracy")
+    live = heads_live_table(committed["circular"]["0"]["left"], caption="seed 0")
     assert live.columns[-2:] == ["flat", "times flat"] and len(live.rows) == 3
 
 

@@ -1,24 +1,24 @@
-"""helpers.models.ViT, helpers.rollout and helpers.positions."""
+"""helpers.models.ViT, helpers.rollout and helpers.vit_positions."""
 
 import numpy as np
 import pytest
 import torch
 
-from helpers.compare import LEFT, RIGHT
-from helpers.hunger import VIT_LR
+from helpers.left_right import LEFT, RIGHT
 from helpers.models import POSITIONS, STEMS, ViT
-from helpers.positions import (
-    VARIANTS,
-    live_table,
-    measure_vit,
-    merge_runs,
-    over_seeds,
-    position_run,
-    position_vits,
-    seeds_table,
-)
 from helpers.rollout import attention_rollout, class_attention
 from helpers.scenes import make_scenes
+from helpers.train import VIT_LR
+from helpers.vit_positions import (
+    VIT_VARIANTS,
+    measure_vit,
+    merge_runs,
+    position_run,
+    position_vits,
+    vit_live_table,
+    vit_over_seeds,
+    vit_seeds_table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +158,7 @@ def test_position_run_trains_both_and_measures_both_halves():
         "right": make_scenes(40, region=RIGHT, seed=3),
     }
     models, result = position_run(0, data=data, stem="patches", progress=False)
-    assert set(models) == set(VARIANTS) == {"learned", "none"}
+    assert set(models) == set(VIT_VARIANTS) == {"learned", "none"}
     assert models["none"].position == "none" and models["learned"].stem == "patches"
     for half in ("left", "right"):
         for name, r in result[half].items():
@@ -181,12 +181,12 @@ def test_position_run_trains_both_and_measures_both_halves():
         position_run(0, data=data, variants=("learned", "learned"))
     with pytest.raises(ValueError, match="variants must be"):
         position_run(0, data=data, variants=("relative",))
-    table = live_table(result, "seed 0")
+    table = vit_live_table(result, "seed 0")
     assert len(table.rows) == 4 and "0." in table.rows[0][1]
     committed = {"seeds": [0, 1], "positions": {"patches": {"0": result, "1": result}}}
-    acc = over_seeds(committed, "patches", "right", "none", "accuracy")
+    acc = vit_over_seeds(committed, "patches", "right", "none", "accuracy")
     assert acc == [result["right"]["none"]["accuracy"]] * 2
-    assert len(seeds_table(committed, "patches").rows) == 4
+    assert len(vit_seeds_table(committed, "patches").rows) == 4
     assert VIT_LR < 5e-3
 
 
@@ -198,14 +198,14 @@ def test_positions_bad_input():
     with pytest.raises(ValueError, match="at least one bird"):
         measure_vit(ViT(), make_scenes(4, seed=0)[:0])
     with pytest.raises(ValueError, match="variant in"):
-        over_seeds({}, "conv", "right", "fixed", "accuracy")
+        vit_over_seeds({}, "conv", "right", "fixed", "accuracy")
     with pytest.raises(ValueError, match="key must be one of"):
-        over_seeds({}, "conv", "right", "none", "loss")
+        vit_over_seeds({}, "conv", "right", "none", "loss")
 
 
 def test_recall_by_position_takes_vision_transformers():
-    from helpers.compare import recall_by_position
-    from helpers.train import predict
+    from helpers.left_right import recall_by_position
+    from helpers.train import predict_logits
 
     torch.manual_seed(0)
     models = {"a": ViT().eval(), "b": ViT(position="none").eval()}
@@ -213,6 +213,6 @@ def test_recall_by_position_takes_vision_transformers():
     got = recall_by_position(models, scenes, bins=2)
     bird = scenes.labels == 1
     for name, m in models.items():
-        found = predict(m, scenes.images[bird]) > 0
+        found = predict_logits(m, scenes.images[bird]) > 0
         weighted = np.nansum(got["recall"][name] * got["counts"]) / got["counts"].sum()
         assert weighted == pytest.approx(found.mean())  # every bird counted once

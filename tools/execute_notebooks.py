@@ -9,9 +9,9 @@ learner sees); then what would mislead a learner who opens it before running it 
 - the ipywidgets view of every explorer's output and the notebook's saved widget
   state: without a kernel, JupyterLab would rebuild each widget from that state and
   show controls that move but redraw nothing. Without them, an explorer's saved
-  output is its static player (helpers.widgets.scrubber), which works in a trusted
-  notebook and shows its first frame in an untrusted one; running the cell brings
-  the live widget back;
+  output is its static player (helpers.explorers.framework.scrubber), which works
+  in a trusted notebook and shows its first frame in an untrusted one; running the
+  cell brings the live widget back;
 - the cells' execution timestamps (noise in every diff);
 - and the kernel's display name is JupyterLab's own ("Python 3 (ipykernel)"), so
   opening a notebook does not mark it modified.

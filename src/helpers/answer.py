@@ -16,18 +16,20 @@ yes/no the code computes, not a label typed into a table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from helpers.compare import position_data
-from helpers.hunger import MLP_LR
+from helpers.cam import class_activation_map
 from helpers.inference import eval_mode
+from helpers.left_right import position_data
 from helpers.models import MLP, PooledCNN, ViT
 from helpers.rollout import class_attention
-from helpers.train import evaluate, fit
+from helpers.saliency import saliency
+from helpers.train import MLP_LR, evaluate, fit
 
 __all__ = [
     "KINDS",
@@ -38,6 +40,11 @@ __all__ = [
     "learned_by_backprop",
     "PIXEL_EPOCHS",
     "pixel_run",
+    "MAP_NAMES",
+    "MULTIPLIED",
+    "READ_OFF",
+    "check_models",
+    "what_matters",
 ]
 
 KINDS = ("none", "fixed", "computed from the input")
@@ -163,7 +170,7 @@ def pixel_run(
     both halves.
 
     Args:
-        seed: the scenes (:func:`helpers.compare.position_data`), the initial weights
+        seed: the scenes (:func:`helpers.left_right.position_data`), the initial weights
             and the batches.
         data: the scenes of ``position_data(seed)`` when already made.
         progress: show fit's progress bar.
@@ -184,3 +191,90 @@ def pixel_run(
     }
     info["seconds"] = history.seconds
     return models, info
+
+
+# ----------------------------------------------------------------------------------
+# Every model's "what matters here" map: multiplied by, or read off after.
+
+
+MAP_NAMES = {
+    "linear": "logistic regression",
+    "mask": "fixed mask",
+    "attention": "attention pooling",
+    "vit": "ViT class token",
+    "mlp": "MLP saliency",
+    "avg": "avg pooling's CAM",
+}
+"""Each model's key in the models dict, and how chapter 6 names its map."""
+MULTIPLIED = ("linear", "mask", "attention", "vit")
+"""The maps the forward pass multiplies by."""
+READ_OFF = ("mlp", "avg")
+"""The maps read off a trained model after the fact."""
+
+
+def check_models(models: object) -> dict[str, nn.Module]:
+    """``models`` as a dict, checked: the six keys of :data:`MAP_NAMES`, each the model
+    chapter 6 expects there (``TypeError``/``ValueError`` saying which is not)."""
+    expected = {
+        "linear": "MLP(hidden=())",
+        "mlp": "MLP()",
+        "avg": 'PooledCNN("avg")',
+        "mask": 'PooledCNN("mask")',
+        "attention": 'PooledCNN("attention")',
+        "vit": "ViT()",
+    }
+    if not isinstance(models, Mapping) or set(models) != set(expected):
+        got = sorted(models) if isinstance(models, Mapping) else type(models).__name__
+        raise ValueError(f"models must be a dict with keys {sorted(expected)}, got {got}")
+    for name, model in models.items():
+        if name in ("linear", "mlp"):
+            ok = isinstance(model, MLP) and (len(model.layers) == 1) == (name == "linear")
+        elif name == "vit":
+            ok = isinstance(model, ViT)
+        else:
+            ok = isinstance(model, PooledCNN) and model.pool == name
+        if not ok:
+            raise TypeError(
+                f"models[{name!r}] must be a {expected[name]}, got {type(model).__name__}"
+            )
+    return dict(models)
+
+
+def _share(maps: np.ndarray) -> np.ndarray:
+    """Non-negative maps (N, h, w) scaled to sum to 1 each (flat where all zero)."""
+    total = maps.sum(axis=(1, 2), keepdims=True)
+    flat = np.full_like(maps, 1.0 / (maps.shape[1] * maps.shape[2]))
+    return np.where(total > 0, maps / np.where(total > 0, total, 1.0), flat)
+
+
+def what_matters(
+    models: Mapping[str, nn.Module], images: np.ndarray | torch.Tensor
+) -> dict[str, np.ndarray]:
+    """Every model's map of each image, non-negative and summing to 1.
+
+    Args:
+        models: ``{"linear", "mlp", "avg", "mask", "attention", "vit"}``: logistic
+            regression (``MLP(hidden=())``), the MLP, and chapter 4's three heads and
+            chapter 5's ViT (:func:`helpers.recipes.course_models`).
+        images: (N, 3, H, W) float images.
+
+    Returns:
+        ``{name: maps}``: (N, H, W) for ``"linear"`` (the size of its weights, summed
+        over colours: the same for every image) and ``"mlp"`` (saliency); (N, h, w)
+        over the grid's cells for the others (CAM clipped at 0).
+    """
+    models = check_models(models)
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images))
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError("images must be float images of shape (N, 3, H, W)")
+    linear = np.abs(position_weights(models["linear"], images[:1])[:, 0]).sum(axis=1)
+    raw = {
+        "linear": np.repeat(linear, len(images), axis=0),
+        "mask": position_weights(models["mask"], images),
+        "attention": position_weights(models["attention"], images),
+        "vit": position_weights(models["vit"], images),
+        "mlp": saliency(models["mlp"], images),
+        "avg": np.clip(class_activation_map(models["avg"], images), 0.0, None),
+    }
+    return {name: _share(np.asarray(raw[name], dtype=np.float64)) for name in MAP_NAMES}

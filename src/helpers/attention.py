@@ -41,7 +41,11 @@ __all__ = [
 
 
 def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Numerically stable softmax of a numpy array along ``axis``."""
+    """Numerically stable softmax of a numpy array along ``axis``.
+
+    >>> np.round(softmax(np.array([0.0, np.log(3.0)])), 4)  # e^0 : e^log 3 = 1 : 3
+    array([0.25, 0.75])
+    """
     scores = np.asarray(scores)
     shifted = scores - scores.max(axis=axis, keepdims=True)
     e = np.exp(shifted)
@@ -154,6 +158,16 @@ def scaled_dot_product_attention(
         ValueError: shapes that do not fit (the message names them), a temperature
             that is not positive, or a mask that leaves a query nothing to attend to
             (its weights would be 0/0).
+
+    One query and two keys, d = 1, so the scores are q . k = log 3 and 0:
+
+    >>> q = np.array([[np.log(3.0)]])
+    >>> k, v = np.array([[1.0], [0.0]]), np.array([[4.0], [8.0]])
+    >>> out, weights = scaled_dot_product_attention(q, k, v)
+    >>> np.round(weights, 4), np.round(out, 4)  # out = 3/4 * 4 + 1/4 * 8
+    (array([[0.75, 0.25]]), array([[5.]]))
+    >>> scaled_dot_product_attention(q, k, v, mask=np.array([[False, True]]))[1]
+    array([[0., 1.]])
     """
     kind = _check(q, k, v, mask, temperature)
     scale = 1.0 / (math.sqrt(q.shape[-1]) * float(temperature))
@@ -348,6 +362,14 @@ def fast_weights(k: Any, v: Any) -> Any:
             different dtypes.
         ValueError: shapes that do not fit (the message names them), torch inputs on
             different devices.
+
+    >>> k, v = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[2.0], [3.0]])
+    >>> fast_weights(k, v)  # k_1 v_1^T + k_2 v_2^T
+    array([[2.],
+           [3.]])
+    >>> q = np.array([[1.0, 1.0]])
+    >>> linear_attention(q, k, v), q @ fast_weights(k, v)
+    (array([[5.]]), array([[5.]]))
     """
     if _check_kv(k, v) == "numpy":
         return np.swapaxes(k, -1, -2) @ v

@@ -93,6 +93,14 @@ class Tensor:
     walks: ``_prev``, the tensors it was computed from (empty for a leaf), and ``_op``,
     the operation that produced it (``"+"``, ``"@"``, ``"exp"``, ...; ``""`` for a
     leaf).
+
+    >>> a, b = Tensor(2.0, "a"), Tensor(3.0, "b")
+    >>> loss = a * b + a  # L = ab + a
+    >>> loss
+    Tensor(8, grad=0, op='+')
+    >>> loss.backward()  # dL/da = b + 1, dL/db = a
+    >>> a.grad.item(), b.grad.item()
+    (4.0, 2.0)
     """
 
     __array_ufunc__ = None  # make numpy defer: `array * tensor` calls Tensor.__rmul__
@@ -286,6 +294,11 @@ class Tensor:
         ``L`` is this tensor when it holds one number; otherwise pass ``grad``, an array
         of this tensor's shape holding dL/d(this tensor). Each node's local rule runs once,
         in reverse topological order, on the gradient of this call only.
+
+        >>> w = Tensor([1.0, 2.0])
+        >>> (w * w).backward(grad=[1.0, 1.0])  # d(w * w)/dw = 2w
+        >>> w.grad
+        array([2., 4.])
         """
         if grad is None:
             if self.data.size != 1:
@@ -311,6 +324,10 @@ def topological_order(root: Tensor) -> list[Tensor]:
 
     Handy to print or draw a graph: ``for t in topological_order(loss): print(t._op,
     t.shape, [p.shape for p in t._prev])``.
+
+    >>> x = Tensor(3.0, "x")
+    >>> [t._op or t.name for t in topological_order((x * x).exp())]
+    ['x', '*', 'exp']
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"expected a Tensor, got {type(root).__name__}")

@@ -28,6 +28,16 @@ def class_activation_map(model: PooledCNN, images: np.ndarray | torch.Tensor) ->
     """(N, 3, H, W) images -> (N, h, w) maps M_ij = w . f_ij of an "avg" PooledCNN.
 
     ``M.mean(axis=(1, 2)) + bias`` equals the model's logits (checked in the tests).
+
+    >>> from helpers.models import PooledCNN
+    >>> _ = torch.manual_seed(0)
+    >>> model, images = PooledCNN("avg").eval(), torch.rand(2, 3, 48, 48)
+    >>> maps = class_activation_map(model, images)
+    >>> maps.shape  # a 6x6 grid of cells per image
+    (2, 6, 6)
+    >>> logits = model(images).detach().numpy()
+    >>> bool(np.allclose(maps.mean(axis=(1, 2)) + model.classifier.bias.item(), logits))
+    True
     """
     if not isinstance(model, PooledCNN) or model.pool != "avg":
         raise TypeError('model must be a helpers.models.PooledCNN("avg")')

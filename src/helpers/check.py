@@ -49,6 +49,13 @@ def claim(text: str, condition: object) -> None:
     Raises:
         ClaimError: if ``condition`` is False.
         TypeError: if ``condition`` is not a single bool (an array is ambiguous).
+
+    >>> claim("attention beats the average", 0.97 > 0.91)
+    CLAIM HOLDS: attention beats the average
+    >>> claim("the average beats attention", 0.91 > 0.97)
+    Traceback (most recent call last):
+    ...
+    helpers.check.ClaimError: CLAIM FAILED: the average beats attention
     """
     if not isinstance(text, str) or not text.strip():
         raise TypeError("text must be a non-empty string stating the claim")
@@ -67,6 +74,11 @@ def exercise(name: str, correct: object, hint: str) -> None:
     """Feedback for an exercise: print ``name: correct.`` or the ``hint``; never raise.
 
     An unanswered exercise (``correct`` False) is not an error: the notebook runs on.
+
+    >>> exercise("Exercise 1", 3 * 4 == 12, "multiply")
+    Exercise 1: correct.
+    >>> exercise("Exercise 2", False, "look at the bird's edges")
+    Exercise 2: not yet. Hint: look at the bird's edges
     """
     ok = _as_bool("correct", correct)
     print(f"{name}: correct." if ok else f"{name}: not yet. Hint: {hint}")

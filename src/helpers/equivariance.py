@@ -43,7 +43,12 @@ def _check(backbone: object, images: object) -> torch.Tensor:
 
 
 def shift_images(images: torch.Tensor, dx: int) -> torch.Tensor:
-    """Images (N, 3, H, W) shifted right by ``dx`` pixels, wrapping around."""
+    """Images (N, 3, H, W) shifted right by ``dx`` pixels, wrapping around.
+
+    >>> images = torch.arange(4.0).expand(1, 3, 1, 4)  # one row of 4 pixels
+    >>> shift_images(images, 1)[0, 0, 0]
+    tensor([3., 0., 1., 2.])
+    """
     if isinstance(dx, bool) or not isinstance(dx, (int, np.integer)):
         raise TypeError(f"dx must be an int number of pixels, got {dx!r}")
     return torch.roll(images, shifts=int(dx), dims=-1)
@@ -64,6 +69,16 @@ def shift_errors(
         ``shifts`` (S,); ``map_error`` (S,): ``norm(f(shift x) - roll(f(x))) / norm(f(x))``
         over all features (0 = exactly equivariant); ``pooled_error`` (S,): the same for
         the features averaged over the grid (0 = exactly invariant).
+
+    An untrained backbone (circular padding) shifted by one cell (8 pixels), then by
+    half a cell:
+
+    >>> from helpers.models import Backbone
+    >>> _ = torch.manual_seed(0)
+    >>> backbone, images = Backbone(channels=(4, 4, 4, 4)), torch.rand(2, 3, 32, 32)
+    >>> errors = shift_errors(backbone, images, shifts=[8, 4])["map_error"]
+    >>> bool(errors[0] < 1e-5), bool(errors[1] > 0.1)
+    (True, True)
     """
     images = _check(backbone, images)
     with eval_mode(backbone):
@@ -91,6 +106,15 @@ def border_profile(backbone: Backbone, images: np.ndarray | torch.Tensor) -> np.
     the error ``norm(f(shift x) - roll(f(x), 1)) / norm(f(x))`` over that column's
     features. With circular padding every column is 0; with zero padding the columns
     next to the borders are not.
+
+    >>> from helpers.models import Backbone
+    >>> _ = torch.manual_seed(0)
+    >>> images = torch.rand(2, 3, 32, 32)  # a 4x4 grid of cells
+    >>> np.round(border_profile(Backbone(channels=(4, 4, 4, 4)), images), 4).tolist()
+    [0.0, 0.0, 0.0, 0.0]
+    >>> zeros = Backbone(channels=(4, 4, 4, 4), padding="zeros")
+    >>> bool(border_profile(zeros, images)[0] > 0.01)
+    True
     """
     images = _check(backbone, images)
     with eval_mode(backbone):

@@ -2,7 +2,7 @@
 
 - *Agreement*: does the attention map rank the regions the way occlusion does (how
   much the bird logit drops when a region is greyed out,
-  :func:`helpers.metrics.occlusion_map`)? :func:`rank_agreement` gives Spearman's rank
+  :func:`helpers.occlusion.occlusion_map`)? :func:`rank_agreement` gives Spearman's rank
   correlation between two maps, one number per scene.
 - *Faithfulness*: if attention points at what the model uses, greying out the regions
   it ranks highest should hurt the prediction more than greying out as many regions
@@ -77,7 +77,7 @@ def rank_agreement(a: object, b: object) -> np.ndarray:
 
 def occlude_cells(images: torch.Tensor, cells: np.ndarray, patch: int = 8) -> torch.Tensor:
     """A copy of ``images`` (N, 3, H, W) with the listed cells of each image set to the
-    image's mean colour (the grey :func:`helpers.metrics.occlusion_map` uses).
+    image's mean colour (the grey :func:`helpers.occlusion.occlusion_map` uses).
 
     ``cells`` (N, k) holds cell indices, row by row over the (H / patch) x (W / patch)
     grid."""

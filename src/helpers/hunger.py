@@ -21,16 +21,13 @@ from matplotlib.axes import Axes
 from torch import nn
 
 from helpers.scenes import Scenes, make_scenes
-from helpers.train import evaluate, fit
+from helpers.train import MLP_LR, evaluate, fit
 
 __all__ = [
     "SIZES",
     "SETTINGS",
     "REGIONS",
     "TEST_SCENES",
-    "MLP_LR",
-    "CNN_LR",
-    "VIT_LR",
     "epochs_for",
     "hunger_scenes",
     "hunger_test",
@@ -49,15 +46,6 @@ REGIONS = {"centred": (0.4, 0.6, 0.4, 0.6), "anywhere": (0.0, 1.0, 0.0, 1.0)}
 centre, or anywhere the bird fits."""
 TEST_SCENES = 2000
 """Fresh scenes every model is tested on, of the kind it was trained on."""
-MLP_LR = 3e-4
-"""The MLP's peak learning rate (``fit``'s default, 5e-3, suits the CNNs; on 6,912
-raw pixels it is too large)."""
-CNN_LR = 5e-3
-"""The CNN's peak learning rate: ``fit``'s default, chapter 4's recipe."""
-VIT_LR = 1e-3
-"""The pure vision transformer's peak learning rate (chapter 5's ``ViT(stem="patches")``;
-at 3e-3 it measured 0.66 instead of 0.75 on 2,000 scenes). The hybrid, whose tokens
-come from chapter 4's convolutional backbone, trains with :data:`CNN_LR`."""
 
 
 def epochs_for(n: int) -> int:

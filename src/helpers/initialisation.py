@@ -59,6 +59,10 @@ def deep_mlp(
         init: ``"naive"``, ``"glorot"`` or ``"he"``.
         width: the units per hidden layer.
         seed: torch's seed for the initial weights.
+
+    >>> model = deep_mlp(3, "tanh", "glorot", width=16)
+    >>> [tuple(layer.weight.shape) for layer in model.layers]  # 48 * 48 * 3 = 6912 inputs
+    [(16, 6912), (16, 16), (16, 16), (1, 16)]
     """
     if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 50:
         raise ValueError(f"depth must be an int from 1 to 50, got {depth!r}")
@@ -84,6 +88,14 @@ def layer_stats(model: MLP, scenes: Scenes) -> dict[str, np.ndarray]:
         ``activation_std`` (L,): the std of h_l, the outputs of hidden layer l = 1..L
         over scenes and units; ``gradient_std`` (L,): the std of dLoss/dW_l, the
         gradient of hidden layer l's weight matrix (what SGD steps with).
+
+    Ten tanh layers: naive weights shrink the signal layer after layer, He's keep it.
+
+    >>> scenes = make_scenes(32, seed=0)
+    >>> naive = layer_stats(deep_mlp(10, "tanh", "naive"), scenes)["activation_std"]
+    >>> he = layer_stats(deep_mlp(10, "tanh", "he"), scenes)["activation_std"]
+    >>> bool(naive[-1] < naive[0] / 1000), bool(he[-1] > he[0] / 2)
+    (True, True)
     """
     if not isinstance(model, MLP):
         raise TypeError(f"model must be a helpers.models.MLP, got {type(model).__name__}")
@@ -188,7 +200,12 @@ def sgd_losses(
 
 
 def loss_summary(losses: np.ndarray) -> dict[str, float]:
-    """``start``: the mean loss of the first 20 steps; ``end``: of the last 50."""
+    """``start``: the mean loss of the first 20 steps; ``end``: of the last 50.
+
+    >>> summary = loss_summary(np.linspace(1.0, 0.5, 100))  # 100 steps, from 1 to 0.5
+    >>> round(summary["start"], 4), round(summary["end"], 4)
+    (0.952, 0.6237)
+    """
     losses = np.asarray(losses, dtype=np.float64)
     if losses.ndim != 1 or len(losses) < 50:
         raise ValueError(f"losses must be a vector of 50+ steps, got shape {losses.shape}")

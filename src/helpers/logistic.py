@@ -35,6 +35,8 @@ __all__ = [
     "train_logistic",
     "loss_at",
     "predict",
+    "pixel_side",
+    "weight_map",
 ]
 
 CENTRED = {
@@ -194,3 +196,31 @@ def predict(run: Run, X: np.ndarray) -> np.ndarray:
     if X.ndim != 2 or X.shape[1] != run.w.shape[0]:
         raise ValueError(f"X must have shape (N, {run.w.shape[0]}), got {X.shape}")
     return (X @ run.w + run.b > 0).astype(np.int64)
+
+
+def pixel_side(d: int) -> int:
+    """The side H of a square image with ``d`` = 3 H H pixel values.
+
+    >>> pixel_side(3 * 24 * 24)
+    24
+    """
+    side = int(round(np.sqrt(d / 3)))
+    if 3 * side * side != d:
+        raise ValueError(f"weights must hold 3 H W values of a square image, got {d}")
+    return side
+
+
+def weight_map(w: np.ndarray) -> np.ndarray:
+    """Weights (3 H W,) -> (H, W): each pixel's weights summed over R, G, B.
+
+    That is how much brightening the pixel in grey moves the logit.
+
+    >>> weight_map(np.arange(12.0))
+    array([[12., 15.],
+           [18., 21.]])
+    """
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 1:
+        raise ValueError(f"w must be a vector (3 H W,), got shape {w.shape}")
+    side = pixel_side(w.size)
+    return w.reshape(3, side, side).sum(0)

@@ -52,6 +52,16 @@ class SGD:
     Raises:
         TypeError: a parameter that is not a Tensor, an lr that is not a number.
         ValueError: no parameters, a parameter listed twice, an lr that is not > 0.
+
+    One step on L = w^2 from w = 1, where dL/dw = 2w = 2:
+
+    >>> w = Tensor(1.0, "w")
+    >>> opt = SGD([w], lr=0.1)
+    >>> opt.zero_grad()
+    >>> (w * w).backward()
+    >>> opt.step()
+    >>> round(w.item(), 4)  # 1 - 0.1 * 2
+    0.8
     """
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
@@ -114,6 +124,12 @@ def minibatches(n: int, batch_size: int, *, seed: int) -> Iterator[np.ndarray]:
     Returns:
         An iterator of int64 arrays of shape (batch_size,) (the last may be shorter);
         index your data with them: ``X[idx], y[idx]``.
+
+    >>> batches = list(minibatches(10, 4, seed=0))
+    >>> [len(idx) for idx in batches]
+    [4, 4, 2]
+    >>> sorted(np.concatenate(batches).tolist()) == list(range(10))  # each index once
+    True
     """
     for name, value, low in (("n", n, 1), ("batch_size", batch_size, 1), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -24,9 +24,9 @@ from torch import nn
 
 from helpers import zoo
 from helpers.answer import ROWS, pixel_run
-from helpers.compare import position_experiment, three_heads
 from helpers.models import MLP, ViT
-from helpers.positions import position_run
+from helpers.pooling_heads import position_experiment, three_heads
+from helpers.vit_positions import position_run
 
 __all__ = ["RECIPES", "train_recipe", "load_recipe", "course_models"]
 
@@ -69,6 +69,7 @@ _DATA = (
     "helpers.recipes",
     "helpers.zoo",
     "helpers.scenes",
+    "helpers.left_right",
     "helpers.train",
     "helpers.inference",
     "helpers.metrics",
@@ -77,10 +78,10 @@ _DATA = (
 _CHAPTER5 = (
     *_DATA,
     "helpers.models",
-    "helpers.compare",
+    "helpers.pooling_heads",
     "helpers.hunger",
     "helpers.rollout",
-    "helpers.positions",
+    "helpers.vit_positions",
 )
 RECIPES: dict[str, zoo.Recipe] = {
     recipe.name: recipe
@@ -89,9 +90,9 @@ RECIPES: dict[str, zoo.Recipe] = {
             name="chapter4-heads",
             build=_chapter4_heads,
             run=_chapter4_run,
-            modules=(*_DATA, "helpers.models", "helpers.compare"),
+            modules=(*_DATA, "helpers.models", "helpers.pooling_heads"),
             about="chapter 4: average, fixed-mask and attention heads on one backbone, "
-            "trained on left-half birds (helpers.compare.position_experiment, seed 0)",
+            "trained on left-half birds (pooling_heads.position_experiment, seed 0)",
         ),
         zoo.Recipe(
             name="chapter5-vit",
@@ -99,7 +100,7 @@ RECIPES: dict[str, zoo.Recipe] = {
             run=_chapter5_vit_run,
             modules=_CHAPTER5,
             about="chapter 5: the hybrid ViT with learned positions, ViT(), trained on "
-            "left-half birds (helpers.positions.position_run, seed 0)",
+            "left-half birds (helpers.vit_positions.position_run, seed 0)",
         ),
         zoo.Recipe(
             name="chapter5-vit-none",
@@ -107,7 +108,7 @@ RECIPES: dict[str, zoo.Recipe] = {
             run=_chapter5_vit_none_run,
             modules=_CHAPTER5,
             about="chapter 5: the hybrid ViT without positions, trained on left-half "
-            "birds (helpers.positions.position_run, seed 0)",
+            "birds (helpers.vit_positions.position_run, seed 0)",
         ),
         zoo.Recipe(
             name="chapter6-pixels",
@@ -116,7 +117,7 @@ RECIPES: dict[str, zoo.Recipe] = {
             modules=(
                 *_DATA,
                 "helpers.models",
-                "helpers.compare",
+                "helpers.pooling_heads",
                 "helpers.hunger",
                 "helpers.answer",
             ),

@@ -72,6 +72,17 @@ def class_attention(
         maps: (N, layers, heads, T, T) from ``ViT.attention_maps``.
         layer: which layer (-1, the last, by default).
         head: one head, or ``None`` for the mean over the heads.
+
+    Two layers, one head, a 2x2 grid (T = 5 tokens, the cells are tokens 1 to 4).
+    Every token attends to itself except: in layer 0 token 2 takes everything from
+    token 1, in layer 1 the class token takes everything from token 2.
+
+    >>> maps = torch.eye(5).repeat(1, 2, 1, 1, 1)  # (N, layers, heads, T, T)
+    >>> maps[0, 0, 0, 2] = torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0])
+    >>> maps[0, 1, 0, 0] = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0])
+    >>> np.round(class_attention(maps), 4)  # the last layer: token 2 only
+    array([[[0., 1.],
+            [0., 0.]]])
     """
     maps = _check_maps(maps)
     layers, heads = maps.shape[1], maps.shape[2]
@@ -95,6 +106,16 @@ def attention_rollout(maps: object) -> np.ndarray:
 
     ``R = B_L ... B_1`` with ``B_l = (mean over heads of A_l + I) / 2``; the class
     token's row of R over the cells, renormalised.
+
+    The maps of :func:`class_attention`'s example: through the residual connections,
+    token 2's input (token 1's cell) reached the class token as much as token 2's own.
+
+    >>> maps = torch.eye(5).repeat(1, 2, 1, 1, 1)
+    >>> maps[0, 0, 0, 2] = torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0])
+    >>> maps[0, 1, 0, 0] = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0])
+    >>> np.round(attention_rollout(maps), 4)
+    array([[[0.5, 0.5],
+            [0. , 0. ]]])
     """
     maps = _check_maps(maps)
     n, layers, _, t, _ = maps.shape

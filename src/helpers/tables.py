@@ -24,6 +24,11 @@ def spread(values: Sequence[float], digits: int = 2) -> str:
 
     Raises:
         ValueError: for no values or a negative ``digits``.
+
+    >>> spread([0.94, 0.95, 0.96])
+    '0.95 (0.94–0.96)'
+    >>> spread([0.9])
+    '0.90'
     """
     values = np.asarray(values, dtype=float).ravel()
     if values.size == 0:
@@ -48,6 +53,13 @@ class Table:
 
     Raises:
         ValueError: no columns, or a row whose length differs from ``columns``.
+
+    >>> rows = [["avg", "0.91"], ["attention", "0.97"]]
+    >>> Table(["head", "accuracy"], rows, caption="Test accuracy")
+    Test accuracy
+    head       accuracy
+    avg            0.91
+    attention      0.97
     """
 
     def __init__(

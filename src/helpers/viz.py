@@ -23,7 +23,6 @@ from typing import Any
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -45,10 +44,6 @@ __all__ = [
     "show_scenes",
     "outline",
     "overlay",
-    "to_png",
-    "colour",
-    "overlay_png",
-    "colorbar_png",
 ]
 
 DPI = 100
@@ -288,94 +283,6 @@ def overlay(
         bar = ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
         bar.set_label(label)
         bar.solids.set_alpha(1.0)
-
-
-def colour(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarray:
-    """A map of values (H, W) in ``cmap``'s colours, vmin to vmax (clipped beyond), as
-    an image (3, H, W) for :func:`to_png`: the live views' fixed colour scales."""
-    scaled = (np.asarray(values, dtype=np.float64) - vmin) / max(vmax - vmin, 1e-12)
-    return colormaps[cmap](np.clip(scaled, 0.0, 1.0))[..., :3].transpose(2, 0, 1)
-
-
-def to_png(image: np.ndarray, *, scale: int = 6, mask: np.ndarray | None = None) -> bytes:
-    """A PNG of an image (3, H, W) enlarged ``scale`` times, the mask outlined in magenta.
-
-    Fast (a few milliseconds), for live widgets that redraw on every slider move.
-    """
-    from PIL import Image
-
-    img = to_hwc(np.asarray(image, dtype=np.float32))
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive int, got {scale!r}")
-    big = np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
-    if mask is not None:
-        m = np.repeat(np.repeat(np.asarray(mask, bool), scale, axis=0), scale, axis=1)
-        inner = m.copy()
-        inner[1:] &= m[:-1]
-        inner[:-1] &= m[1:]
-        inner[:, 1:] &= m[:, :-1]
-        inner[:, :-1] &= m[:, 1:]
-        big[m & ~inner] = (1.0, 0.0, 1.0)
-    buffer = io.BytesIO()
-    Image.fromarray((np.clip(big, 0, 1) * 255).astype(np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def overlay_png(
-    image: np.ndarray,
-    weights: np.ndarray,
-    *,
-    mask: np.ndarray | None = None,
-    scale: int = 6,
-    alpha: float = 0.55,
-    vmax: float | None = None,
-) -> bytes:
-    """A PNG of a weight grid (h, w) over an image (3, H, W), fast enough for widgets.
-
-    Drawn as :func:`overlay` draws it (cividis, 0 to ``vmax``), but without
-    matplotlib's figure machinery. The bird ``mask`` (H, W) is outlined."""
-    img = to_hwc(np.asarray(image, dtype=np.float32))
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim != 2:
-        raise ValueError(f"expected weights of shape (h, w), got {weights.shape}")
-    (big_h, big_w), (h, w) = img.shape[:2], weights.shape
-    if big_h % h or big_w % w:
-        raise ValueError(f"a {h}x{w} grid does not tile a {big_h}x{big_w} image")
-    top = float(weights.max()) if vmax is None else float(vmax)
-    colours = colormaps[CMAP](np.clip(weights / max(top, 1e-12), 0.0, 1.0))[..., :3]
-    heat = np.repeat(np.repeat(colours, big_h // h, axis=0), big_w // w, axis=1)
-    return to_png((1 - alpha) * img + alpha * heat, scale=scale, mask=mask)
-
-
-def colorbar_png(
-    cmap: str,
-    vmin: float,
-    vmax: float,
-    label: str,
-    *,
-    height: int = 192,
-    extend: str = "neither",
-) -> bytes:
-    """A vertical colour bar with ticks and ``label``, as a PNG for a live view.
-
-    It is ``height`` CSS pixels tall (the picture it stands beside) and 90 wide, at
-    :data:`PIXEL_RATIO` times the pixels; the bar spans the picture's
-    height. Drawn once: the live views keep one fixed colour scale. ``extend="max"``
-    ends the bar in a triangle: weights above ``vmax`` are clipped to its colour.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
-    fig = Figure(figsize=(0.9, height / DPI), dpi=DPI)
-    FigureCanvasAgg(fig)
-    tip = 0.1 if extend != "neither" else 0.0  # the triangle goes inside the picture
-    bar = fig.add_axes((0.06, 0.02 + tip, 0.15, 0.96 - 2 * tip))
-    fig.colorbar(ScalarMappable(Normalize(vmin, vmax), cmap), cax=bar, extend=extend)
-    bar.set_ylabel(label)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI * PIXEL_RATIO)
-    return buffer.getvalue()
 
 
 use_book_style()

@@ -51,7 +51,7 @@ class Recipe:
         build: makes the untrained models, ``{name: nn.Module}`` (their shapes, to
             load stored weights into).
         run: ``run(progress=..., **options) -> (models, info)``: trains them (e.g.
-            ``helpers.compare.position_experiment``) and returns the trained models
+            ``helpers.pooling_heads.position_experiment``) and returns the trained models
             and a dict of plain numbers measured on them.
         modules: the helper modules whose code the training and measuring run
             through; their source is part of the entry's key.
@@ -83,7 +83,18 @@ def _check(recipe: object) -> Recipe:
 def key(recipe: Recipe) -> str:
     """The entry's key: a hash of the recipe's name and functions, the source of its
     modules, the torch and numpy versions and torch's thread count (hex, 16
-    characters)."""
+    characters).
+
+    >>> def build():
+    ...     return {"net": nn.Linear(2, 1)}
+    >>> def run(progress=True):
+    ...     return build(), {"accuracy": 1.0}
+    >>> recipe = Recipe("demo", build, run, modules=("helpers.train",), about="a demo")
+    >>> len(key(recipe)), key(recipe) == key(recipe)  # the same code, the same key
+    (16, True)
+    >>> path(recipe).name
+    'demo-....pt'
+    """
     recipe = _check(recipe)
     h = hashlib.sha256(recipe.name.encode())
     for part in (recipe.build, recipe.run):

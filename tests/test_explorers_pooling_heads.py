@@ -10,18 +10,17 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from figure_checks import text_problems, widgets_in
-from helpers.attention_explorers import (
-    PICTURE,
-    draw_maps,
+from helpers.explorers.maps import PICTURE, draw_maps, maps_figsize
+from helpers.explorers.png import overlay_png
+from helpers.explorers.pooling_heads import (
+    context_explorer,
     epoch_explorer,
     heads_explorer,
     heads_frame,
-    maps_figsize,
-    query_explorer,
     temperature_explorer,
 )
-from helpers.compare import three_heads
-from helpers.viz import COLUMN_WIDTH, overlay_png
+from helpers.pooling_heads import three_heads
+from helpers.viz import COLUMN_WIDTH
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +88,7 @@ def test_explorers_have_live_and_static_forms(heads):
     for ex in (
         heads_explorer(heads, frames=3),
         temperature_explorer(heads),
-        query_explorer(heads["attention"], seeds=(0, 1)),
+        context_explorer(heads["attention"], seeds=(0, 1)),
         epoch_explorer(snapshots, f["image"], f["mask"]),
     ):
         bundle = ex._repr_mimebundle_()

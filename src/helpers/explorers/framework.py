@@ -1,16 +1,26 @@
-"""Explorers: a live ipywidgets control in a kernel, a static scrubber in the book.
+"""The explorers' framework: one object, one builder, the bird's controls, one view.
 
-Every explorer is built from three pieces:
+Every explorer of the course is built from the same pieces:
 
-1. a pure *parameters -> data to draw* function (tested without a browser),
-2. thin ipywidgets wiring that calls it on every slider move,
-3. a static counterpart: the same function over a sweep of one parameter, rendered
-   by :func:`scrubber` as a self-contained player (frames and JavaScript inline; no
-   kernel, no CDN) whose first frame shows even where its script cannot run.
+1. a pure *parameters -> data to draw* function, its **frame** (tested without a
+   browser), e.g. :func:`helpers.explorers.pooling_heads.heads_frame`;
+2. **live** wiring: ipywidgets controls whose values are the frame function's
+   arguments, and a ``show(frame)`` that puts the frame's pictures (PNGs from
+   :mod:`helpers.explorers.png`) into the live view. :func:`build` connects them:
+   every control's change computes a frame and shows it;
+3. a **static** counterpart: the frame function over a sweep of one parameter,
+   rendered by :func:`scrubber` as a self-contained player (frames and JavaScript
+   inline; no kernel, no CDN) whose first frame shows even where its script cannot run.
 
 :class:`Explorer` carries 2 and 3 in one output. Its display bundle holds the widget
 view *and* the static HTML: JupyterLab shows the live widget, and the book (whose
 myst-nb configuration drops the widget-view type) shows the scrubber.
+
+Most explorers move a bird: :func:`scene_reach` says where its centre can be,
+:func:`bird_sliders` makes the x and y sliders over that range and :func:`bird_sweep`
+the static frames of the bird crossing the image. Plots that change on every slider
+move are redrawn by a :class:`BlitView` (the static parts cached, only the moving
+artists drawn again).
 """
 
 from __future__ import annotations
@@ -19,35 +29,30 @@ import base64
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from html import escape
 from typing import Any
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from helpers.explorers.png import colorbar_png
 from helpers.scenes import render_scene
-from helpers.viz import (
-    COLUMN_WIDTH,
-    DPI,
-    PIXEL_RATIO,
-    check_figure,
-    colorbar_png,
-    outline,
-    to_hwc,
-    to_png,
-)
+from helpers.viz import COLUMN_WIDTH, DPI, PIXEL_RATIO, check_figure
 
 __all__ = [
     "Explorer",
+    "build",
     "NOTE",
     "scrubber",
     "colour_bar",
     "scene_reach",
-    "scene_frame",
-    "scene_explorer",
+    "bird_sliders",
+    "bird_sweep",
+    "BlitView",
 ]
 
 
@@ -78,6 +83,41 @@ class Explorer:
 
     def __repr__(self) -> str:
         return f"Explorer({self.name!r})"
+
+
+def build(
+    name: str,
+    *,
+    controls: Mapping[str, Any],
+    frame: Callable[..., dict[str, Any]],
+    show: Callable[[dict[str, Any]], None],
+    live: Any,
+    static: str,
+) -> Explorer:
+    """An explorer from its parts: every change of a control redraws the live view.
+
+    Args:
+        name: the explorer's short name.
+        controls: ipywidgets controls by name; their values are ``frame``'s keyword
+            arguments (``frame(**{name: control.value})``).
+        frame: parameters -> data to draw (a partial of the explorer's frame function).
+        show: puts one frame's pictures and captions into the live view's widgets.
+        live: the live view, laid out (it holds the controls and what ``show`` fills).
+        static: the book's stand-in, e.g. a :func:`scrubber` over a sweep of frames.
+
+    Returns:
+        The :class:`Explorer`, its live view already showing the controls' values.
+    """
+    if not controls:
+        raise ValueError("an explorer needs at least one control")
+
+    def redraw(_change: object = None) -> None:
+        show(frame(**{key: control.value for key, control in controls.items()}))
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    return Explorer(live, static, name)
 
 
 _PLAYER = """\
@@ -213,7 +253,7 @@ def colour_bar(
     cmap: str, vmin: float, vmax: float, label: str, *, height: int, extend: str = "neither"
 ) -> Any:
     """A live view's colour bar: an ipywidgets Image of
-    :func:`~helpers.viz.colorbar_png`, 90 CSS pixels wide and ``height`` tall (the
+    :func:`~helpers.explorers.png.colorbar_png`, 90 CSS pixels wide and ``height`` tall (the
     pictures it stands beside), marked with the class ``explorer-colorbar``."""
     import ipywidgets as w
 
@@ -224,7 +264,7 @@ def colour_bar(
 
 
 # ----------------------------------------------------------------------------------
-# The scene explorer of chapter 0: move the bird, change its size and the clutter.
+# Moving the bird: where its centre can be, the sliders over that range, the sweep.
 
 
 @lru_cache(maxsize=32)
@@ -234,7 +274,7 @@ def scene_reach(bird_size: float = 0.3) -> tuple[tuple[float, float], tuple[floa
 
     :func:`~helpers.scenes.render_scene` keeps the bird whole inside the image, so a
     centre asked for nearer the edge is moved in; this asks it for the corners and
-    reads where the bird's centre (its mask's centroid) lands. The scene explorer's
+    reads where the bird's centre (its mask's centroid) lands. The explorers' x and y
     sliders run over this range, so that every slider value moves the bird.
     """
     low = render_scene((0.0, 0.0), bird_size=bird_size).centers[0]
@@ -245,108 +285,76 @@ def scene_reach(bird_size: float = 0.3) -> tuple[tuple[float, float], tuple[floa
     return y, x
 
 
-def scene_frame(
-    y: float = 0.5,
-    x: float = 0.5,
-    *,
-    bird_size: float = 0.3,
-    distractors: int = 3,
-    seed: int = 0,
+def bird_sliders(
+    bird_size: float, *, y: float = 0.5, x: float | None = 0.5, step: float = 0.02
 ) -> dict[str, Any]:
-    """Parameters -> data to draw for the scene explorer.
-
-    Returns:
-        ``image`` (3, H, W), ``mask`` (H, W) bool, ``center`` (2,) the mask's centroid
-        as fractions, ``pixels`` the bird's pixel count, and the parameters.
-    """
-    scene = render_scene((y, x), bird_size=bird_size, distractors=distractors, seed=seed)
-    return {
-        "image": scene.images[0],
-        "mask": scene.masks[0],
-        "center": scene.centers[0],
-        "pixels": int(scene.masks[0].sum()),
-        "params": {"y": y, "x": x, "bird_size": bird_size, "distractors": distractors},
-    }
-
-
-def _describe(frame: dict[str, Any]) -> str:
-    cy, cx = frame["center"]
-    return (
-        f"bird centre (y, x) = ({cy:.2f}, {cx:.2f})<br>"
-        f"{frame['pixels']} bird pixels (outlined in magenta)"
-    )
-
-
-def _draw_scene(fig: Figure, frame: dict[str, Any]) -> None:
-    ax = fig.add_subplot()
-    ax.imshow(to_hwc(frame["image"]))
-    outline(ax, frame["mask"])
-    ax.set_xlabel("x (pixels)")
-    ax.set_ylabel("y (pixels)")
-    ax.set_title(f"bird at x = {frame['center'][1]:.2f}: {frame['pixels']} bird pixels")
-    fig.subplots_adjust(left=0.17, right=0.97, bottom=0.15, top=0.91)
-
-
-def scene_explorer(*, seed: int = 0, frames: int = 10) -> Explorer:
-    """Move the bird (x, y), change its size and the number of distractors.
-
-    Live: sliders and the scene with its mask outlined; the x and y sliders run over
-    the centres the bird can reach (:func:`scene_reach`, which depends on its size).
-    Static: the bird crossing the image from left to right in ``frames`` steps.
-    """
+    """``{"y": slider, "x": slider}`` over the centres a bird of ``bird_size`` can reach
+    (:func:`scene_reach`), starting at (``y``, ``x``); ``x=None`` starts at the left."""
     import ipywidgets as w
 
-    (y_low, y_high), (x_low, x_high) = scene_reach(0.3)
-    sliders = {
-        "y": w.FloatSlider(0.5, min=y_low, max=y_high, step=0.01, description="y"),
-        "x": w.FloatSlider(0.5, min=x_low, max=x_high, step=0.01, description="x"),
-        "bird_size": w.FloatSlider(
-            0.3, min=0.15, max=0.6, step=0.05, description="bird size"
-        ),
-        "distractors": w.IntSlider(3, min=0, max=10, description="distractors"),
+    (y_low, y_high), (x_low, x_high) = scene_reach(bird_size)
+    x = x_low if x is None else x
+    return {
+        "y": w.FloatSlider(y, min=y_low, max=y_high, step=step, description="y"),
+        "x": w.FloatSlider(x, min=x_low, max=x_high, step=step, description="x"),
     }
-    # fixed sizes: the picture stays put whatever the caption's length
-    picture = w.Image(
-        format="png", width=288, height=288, layout=w.Layout(width="288px", height="288px")
-    )
-    caption = w.HTML(layout=w.Layout(width="340px", height="4.5em"))
-    busy = []
 
-    def fit_sliders() -> None:
-        """Give the x and y sliders the range a bird of this size can reach."""
-        reach = scene_reach(round(sliders["bird_size"].value, 4))
-        for slider, (low, high) in zip((sliders["y"], sliders["x"]), reach, strict=True):
-            if low > slider.max:  # widen on the side it moves to first: min <= max
-                slider.max, slider.min = high, low
-            else:
-                slider.min, slider.max = low, high
 
-    def redraw(_change: object = None) -> None:
-        if busy:  # a slider clamped by fit_sliders: one redraw follows
-            return
-        busy.append(True)
-        try:
-            fit_sliders()
-        finally:
-            busy.clear()
-        frame = scene_frame(**{k: s.value for k, s in sliders.items()}, seed=seed)
-        picture.value = to_png(frame["image"], mask=frame["mask"])
-        caption.value = _describe(frame)
+def bird_sweep(
+    frame: Callable[[float, float], dict[str, Any]],
+    bird_size: float,
+    frames: int,
+    *,
+    y: float = 0.5,
+) -> list[dict[str, Any]]:
+    """The static frames of the bird crossing the image from left to right at height
+    ``y``: ``frame(y, x)`` at ``frames`` centres evenly spread over the reachable x."""
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
+        raise ValueError(f"frames must be an int of at least 2, got {frames!r}")
+    _, (x_low, x_high) = scene_reach(bird_size)
+    return [frame(y, x) for x in np.linspace(x_low, x_high, frames)]
 
-    for slider in sliders.values():
-        slider.observe(redraw, names="value")
-    redraw()
-    controls = w.VBox(
-        list(sliders.values()) + [caption],
-        layout=w.Layout(width="340px", flex="0 0 340px"),
-    )
-    live = w.HBox(
-        [controls, picture], layout=w.Layout(width="640px", align_items="flex-start")
-    )
-    sweep = [scene_frame(0.45, x, seed=seed) for x in np.linspace(x_low, x_high, frames)]
-    alt = (
-        "A bird crossing a cluttered sky from left to right, its mask outlined in "
-        "magenta; the slider steps through its positions."
-    )
-    static = scrubber(_draw_scene, sweep, alt=alt, figsize=(3.4, 3.4))
-    return Explorer(live, static, "scene explorer")
+
+# ----------------------------------------------------------------------------------
+# A plot redrawn on every slider move: the static parts drawn once, the rest blitted.
+
+
+class BlitView:
+    """A matplotlib figure whose animated artists are drawn over a cached background.
+
+    Make the figure and its static parts, mark the moving artists with
+    ``animated=True`` and pass them to :meth:`animate`, then :meth:`freeze` once (and
+    again whenever a static part changes, e.g. new axis limits). :meth:`png` draws
+    only the moving artists over the background: a few milliseconds a frame.
+    """
+
+    def __init__(self, fig: Figure) -> None:
+        self.fig = fig
+        """The figure, drawn at its own DPI (the book's :data:`~helpers.viz.DPI`)."""
+        self.canvas = FigureCanvasAgg(fig)
+        self.moving: list[Artist] = []
+        """The animated artists, redrawn by every :meth:`png`."""
+        self.background: Any = None
+
+    def animate(self, *artists: Artist) -> None:
+        """Add artists (made with ``animated=True``) to those redrawn every frame."""
+        self.moving.extend(artists)
+
+    def freeze(self) -> None:
+        """Draw everything but the animated artists once and keep it as background."""
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+
+    def png(self) -> bytes:
+        """The background with the moving artists drawn on it, as a PNG."""
+        from PIL import Image
+
+        if self.background is None:
+            raise RuntimeError("call freeze() before png(): there is no background yet")
+        self.canvas.restore_region(self.background)
+        for artist in self.moving:
+            artist.axes.draw_artist(artist)
+        buffer = io.BytesIO()
+        pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
+        Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()

@@ -10,22 +10,28 @@ from PIL import Image
 
 from figure_checks import text_problems, widgets_in
 from helpers.autograd import Tensor
-from helpers.logistic import centred_scenes, features, logistic_loss, train_logistic
-from helpers.sgd_explorers import (
+from helpers.explorers.gradient_descent import (
     FIGSIZE,
     NudgeView,
     SGDView,
     draw_nudge,
     draw_sgd,
-    map_png,
     nudge_explorer,
     nudge_frame,
     nudge_limits,
     sgd_explorer,
     sgd_frame,
+)
+from helpers.explorers.png import colorbar_png
+from helpers.explorers.png import signed_png as map_png
+from helpers.logistic import (
+    centred_scenes,
+    features,
+    logistic_loss,
+    train_logistic,
     weight_map,
 )
-from helpers.viz import COLUMN_WIDTH, DIVERGING, colorbar_png
+from helpers.viz import COLUMN_WIDTH, DIVERGING
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +149,7 @@ def test_nudge_axes_stay_still_while_the_weight_moves(trained):
     seen = set()
     for delta in (-0.5, 0.0, 0.5):
         view.show(nudge_frame(run.w, run.b, X, y, row=5, col=7, delta=delta))
-        seen.add((view.plot.ax.get_xlim(), view.plot.ax.get_ylim()))
+        seen.add((view.ax.get_xlim(), view.ax.get_ylim()))
     assert len(seen) == 1
 
 

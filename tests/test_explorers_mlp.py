@@ -9,25 +9,27 @@ from PIL import Image
 from torch import nn
 
 from figure_checks import frame_figure, text_problems, widgets_in
-from helpers.initialisation import depth_frame
-from helpers.mlp_explorers import (
+from helpers.explorers.depth import (
     DEPTH_FIGSIZE,
     INIT_NAMES,
-    MOVE_FIGSIZE,
     STD_LIMITS,
     DepthView,
     depth_explorer,
     draw_depth,
+)
+from helpers.explorers.framework import NOTE, Explorer
+from helpers.explorers.mlp_saliency import (
+    MLP_MOVE_FIGSIZE,
     draw_move,
     move_explorer,
     move_frame,
     weight_energy,
 )
+from helpers.initialisation import depth_frame
 from helpers.models import INITS, MLP
 from helpers.saliency import centroid, saliency
 from helpers.scenes import render_scene
 from helpers.viz import COLUMN_WIDTH, DPI
-from helpers.widgets import NOTE, Explorer
 
 
 @pytest.fixture(scope="module")
@@ -175,9 +177,9 @@ def test_move_frame_rejects_other_models():
 
 
 def test_draw_move_draws_three_legible_panels(mlp):
-    assert MOVE_FIGSIZE[0] <= COLUMN_WIDTH
+    assert MLP_MOVE_FIGSIZE[0] <= COLUMN_WIDTH
     frame = move_frame(mlp, 0.5, 0.4)
-    fig = frame_figure(MOVE_FIGSIZE)
+    fig = frame_figure(MLP_MOVE_FIGSIZE)
     draw_move(fig, frame, vmax=float(frame["saliency"].max()), wmax=1.0)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == [
@@ -192,7 +194,7 @@ def test_draw_move_draws_three_legible_panels(mlp):
 
 def test_draw_move_text_is_legible(mlp):
     frame = move_frame(mlp, 0.5, 0.4)
-    fig = frame_figure(MOVE_FIGSIZE)
+    fig = frame_figure(MLP_MOVE_FIGSIZE)
     draw_move(fig, frame, vmax=float(frame["saliency"].max()), wmax=1.0)
     assert text_problems(fig) == []
 

@@ -1,4 +1,4 @@
-"""helpers.answer_explorers: every model's "what matters here" map, one movable bird."""
+"""helpers.explorers.every_model: every model's "what matters here" map, one bird."""
 
 from html import escape
 
@@ -8,27 +8,32 @@ import pytest
 import torch
 
 from figure_checks import frame_figure, text_problems, widgets_in
-from helpers.answer_explorers import (
-    BIRD_SIZE,
-    DISTRACTORS,
-    FIGSIZE,
-    MULTIPLIED,
-    NAMES,
-    READ_OFF,
-    _scaled,
+from helpers.answer import MAP_NAMES as NAMES
+from helpers.answer import MULTIPLIED, READ_OFF, what_matters
+from helpers.cam import class_activation_map
+from helpers.explorers.every_model import (
+    ANSWER_BIRD_SIZE as BIRD_SIZE,
+)
+from helpers.explorers.every_model import (
+    ANSWER_DISTRACTORS as DISTRACTORS,
+)
+from helpers.explorers.every_model import (
+    ANSWER_FIGSIZE as FIGSIZE,
+)
+from helpers.explorers.every_model import (
     answer_explorer,
     answer_frame,
     draw_answer,
-    what_matters,
+    scaled_to_largest,
 )
-from helpers.cam import class_activation_map
+from helpers.explorers.framework import Explorer, scene_reach
+from helpers.explorers.png import overlay_png
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import MLP, PooledCNN, ViT
 from helpers.rollout import class_attention
 from helpers.saliency import saliency
 from helpers.scenes import make_scenes, render_scene
-from helpers.viz import overlay_png, small_text
-from helpers.widgets import Explorer, scene_reach
+from helpers.viz import small_text
 
 
 def _models() -> dict:
@@ -209,7 +214,7 @@ def test_draw_answer_is_legible(frames):
 
 def test_scaled_maps_top_at_one(frames):
     for name in NAMES:
-        assert _scaled(frames[0], name).max() == pytest.approx(1.0)
+        assert scaled_to_largest(frames[0], name).max() == pytest.approx(1.0)
 
 
 def test_answer_explorer_live_and_static(models):
@@ -241,7 +246,11 @@ def test_answer_explorer_live_and_static(models):
 
     def old_map_on_new_scene(name: str) -> bytes:
         return overlay_png(
-            moved["image"], _scaled(start, name), mask=moved["mask"], vmax=1.0, scale=3
+            moved["image"],
+            scaled_to_largest(start, name),
+            mask=moved["mask"],
+            vmax=1.0,
+            scale=3,
         )
 
     # The picture shows the scene too, so every picture changes as the bird moves;

@@ -4,6 +4,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from helpers.explorers.framework import NOTE, Explorer, scene_reach, scrubber
+from helpers.explorers.png import to_png
+from helpers.explorers.scene import scene_explorer, scene_frame
 from helpers.scenes import make_scenes, render_scene
 from helpers.viz import (
     CMAP,
@@ -16,15 +19,6 @@ from helpers.viz import (
     overlay,
     show_scenes,
     to_hwc,
-    to_png,
-)
-from helpers.widgets import (
-    NOTE,
-    Explorer,
-    scene_explorer,
-    scene_frame,
-    scene_reach,
-    scrubber,
 )
 
 
@@ -269,7 +263,8 @@ def test_tick_labels_and_outside_legends_are_checked():
 def test_colour_maps_values_onto_a_fixed_scale():
     from matplotlib import colormaps
 
-    from helpers.viz import DIVERGING, colour
+    from helpers.explorers.png import colour
+    from helpers.viz import DIVERGING
 
     values = np.array([[-2.0, 0.0], [1.0, 5.0]])
     rgb = colour(values, DIVERGING, -1.0, 1.0)
@@ -280,7 +275,7 @@ def test_colour_maps_values_onto_a_fixed_scale():
 
 
 def test_colour_bar_is_an_image_widget_of_its_height():
-    from helpers.widgets import colour_bar
+    from helpers.explorers.framework import colour_bar
 
     bar = colour_bar("cividis", 0.0, 1.0, "weight", height=150, extend="max")
     assert bytes(bar.value).startswith(b"\x89PNG")

@@ -1,18 +1,16 @@
 """Chapter 5's explorers: where each token of a vision transformer looks.
 
-* :func:`query_frame` (a trained :class:`~helpers.models.ViT`, a query token, a layer,
+* :func:`token_frame` (a trained :class:`~helpers.models.ViT`, a query token, a layer,
   the bird's centre -> every head's attention from that token over the grid), live in
-  :func:`query_explorer` (pick the query, the layer and one head or their mean; move
-  the bird); static: a scrubber over query tokens, both layers and every head;
+  :func:`token_explorer` (pick the query token, the layer and one head or their mean;
+  move the bird); static: a scrubber over query tokens, both layers and every head;
 * :func:`vit_move_frame` (the bird's centre -> P(bird), the class token's last-layer
   attention and the attention rollout), live in :func:`vit_move_explorer`; static:
   the bird crossing the image.
 
 Token 0 is the class token; token k (1 to 36) is patch k, the grid cells numbered
 row by row from the top left (patch 1 + 6 r + c in row r, column c, both from 0).
-Each explorer is a pure *parameters -> data to draw* function, a live ipywidgets
-control and a static scrubber (see :mod:`helpers.widgets`); maps are drawn by
-chapter 4's :func:`helpers.attention_explorers.draw_maps`, on one fixed colour scale.
+Maps are drawn by :mod:`helpers.explorers.maps`, on one fixed colour scale.
 """
 
 from __future__ import annotations
@@ -24,38 +22,39 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from helpers.attention_explorers import (
-    _caption,
-    _colour_bar,
-    _panels,
-    _picture,
-    _vmax,
-    draw_maps,
-    maps_figsize,
+from helpers.explorers.framework import (
+    Explorer,
+    bird_sliders,
+    bird_sweep,
+    build,
+    scrubber,
 )
+from helpers.explorers.maps import MapPanels, draw_maps, largest_weight, maps_figsize
+from helpers.explorers.png import overlay_png
 from helpers.inference import eval_mode
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import ViT
 from helpers.rollout import attention_rollout, class_attention
 from helpers.scenes import render_scene
-from helpers.viz import COLUMN_WIDTH, overlay_png
-from helpers.widgets import Explorer, scene_reach, scrubber
+from helpers.viz import COLUMN_WIDTH
 
 __all__ = [
+    "VIT_BIRD_SIZE",
+    "VIT_DISTRACTORS",
     "token_name",
-    "query_frame",
-    "draw_query",
-    "query_explorer",
+    "token_frame",
+    "draw_token",
+    "token_explorer",
     "vit_move_frame",
     "draw_vit_move",
     "vit_move_explorer",
 ]
 
-BIRD_SIZE = 0.3
+VIT_BIRD_SIZE = 0.3
 """The explorers' bird size (chapter 4's scenes)."""
-DISTRACTORS = 3
+VIT_DISTRACTORS = 3
 """Distractors in the explorers' scenes."""
-LABEL = "attention weight"
+_LABEL = "attention weight"
 
 
 def _check_model(model: object) -> ViT:
@@ -76,7 +75,9 @@ def token_name(token: int, grid: int = 6) -> str:
 
 
 def _scene(y: float, x: float, seed: int):
-    return render_scene((y, x), bird_size=BIRD_SIZE, distractors=DISTRACTORS, seed=seed)
+    return render_scene(
+        (y, x), bird_size=VIT_BIRD_SIZE, distractors=VIT_DISTRACTORS, seed=seed
+    )
 
 
 def _run(model: ViT, images: np.ndarray) -> tuple[float, np.ndarray]:
@@ -88,7 +89,7 @@ def _run(model: ViT, images: np.ndarray) -> tuple[float, np.ndarray]:
     return float(1 / (1 + np.exp(-logit))), maps[0].double().numpy()
 
 
-def query_frame(
+def token_frame(
     model: ViT, token: int = 0, layer: int = 0, y: float = 0.5, x: float = 0.3, *, seed=0
 ) -> dict[str, Any]:
     """Parameters -> data to draw: where token ``token`` looks in layer ``layer``.
@@ -145,8 +146,8 @@ def _mark(ax: Any, token: int, size: int, grid: int) -> None:
         )
 
 
-def draw_query(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
-    """Draw a :func:`query_frame`: the mean of the heads, then every head, on one
+def draw_token(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
+    """Draw a :func:`token_frame`: the mean of the heads, then every head, on one
     colour scale from 0 to ``vmax`` (clipped above); the query cell outlined."""
     maps = {"mean": frame["mean"]}
     maps.update({f"head {i + 1}": m for i, m in enumerate(frame["heads"])})
@@ -159,7 +160,7 @@ def draw_query(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
         mask=frame["mask"],
         vmax=vmax,
         extend="max",
-        label=LABEL,
+        label=_LABEL,
         suptitle=f"query: {frame['name']}, layer {frame['layer'] + 1}",
     )
     size = frame["image"].shape[-1]
@@ -176,7 +177,7 @@ def _bird_cell(frame: dict[str, Any], grid: int) -> int:
     return int(1 + r * grid + c)
 
 
-def query_explorer(
+def token_explorer(
     model: ViT, *, seed: int = 0, y: float = 0.5, x: float = 0.3
 ) -> Explorer:
     """Pick a query token (the class token or a patch), a layer and a head (or their
@@ -192,14 +193,13 @@ def query_explorer(
     model = _check_model(model)
     grid = model.grid[0]
     last = len(model.blocks) - 1
-    bird = _bird_cell(query_frame(model, 0, last, y, x, seed=seed), grid)
+    bird = _bird_cell(token_frame(model, 0, last, y, x, seed=seed), grid)
     others = [t for t in (1 + grid * grid - 1, 1 + grid - 1, 1) if t != bird][:2]
     tokens = [0, bird, *others]
     frames = [
-        query_frame(model, t, layer, y, x, seed=seed) for t in tokens for layer in (0, last)
+        token_frame(model, t, layer, y, x, seed=seed) for t in tokens for layer in (0, last)
     ]
     vmax = max(float(f["heads"].max()) for f in frames)
-    (y_low, y_high), (x_low, x_high) = scene_reach(BIRD_SIZE)
     heads = len(frames[0]["heads"])
     controls = {
         "token": w.Dropdown(
@@ -217,37 +217,33 @@ def query_explorer(
             value=-1,
             description="head",
         ),
-        "y": w.FloatSlider(y, min=y_low, max=y_high, step=0.02, description="y"),
-        "x": w.FloatSlider(x, min=x_low, max=x_high, step=0.02, description="x"),
+        **bird_sliders(VIT_BIRD_SIZE, y=y, x=x),
     }
-    pictures = {"scene": _picture(), "map": _picture()}
-    captions = {"scene": _caption(), "map": _caption()}
+    panels = MapPanels(("scene", "map"), vmax=vmax, clipped=True, label=_LABEL)
     status = w.Label()
 
-    def redraw(_change: object = None) -> None:
-        v = {k: c.value for k, c in controls.items()}
-        f = query_frame(model, v["token"], v["layer"], v["y"], v["x"], seed=seed)
-        weights = f["mean"] if v["head"] < 0 else f["heads"][v["head"]]
-        marked = _marked(f["image"], v["token"], grid)
-        pictures["scene"].value = overlay_png(
+    def frame(head: int, **v: Any) -> dict[str, Any]:
+        return {**token_frame(model, **v, seed=seed), "head": head}
+
+    def show(f: dict[str, Any]) -> None:
+        head, token, layer = f["head"], f["token"], f["layer"]
+        weights = f["mean"] if head < 0 else f["heads"][head]
+        marked = _marked(f["image"], token, grid)
+        panels.pictures["scene"].value = overlay_png(
             marked, np.zeros((grid, grid)), mask=f["mask"], alpha=0.0, vmax=1.0
         )
-        pictures["map"].value = overlay_png(marked, weights, mask=f["mask"], vmax=vmax)
-        captions["scene"].value = f"query: {f['name']}"
-        head = "mean of heads" if v["head"] < 0 else f"head {v['head'] + 1}"
-        captions["map"].value = f"{head}, layer {v['layer'] + 1}"
-        to_class = f["to_class"].mean() if v["head"] < 0 else f["to_class"][v["head"]]
+        panels.show(marked, {"map": weights}, f["mask"])
+        which = "mean of heads" if head < 0 else f"head {head + 1}"
+        panels.captions["scene"].value = f"query: {f['name']}"
+        panels.captions["map"].value = f"{which}, layer {layer + 1}"
+        to_class = f["to_class"].mean() if head < 0 else f["to_class"][head]
         status.value = (
             f"P(bird) = {f['prob']:.2f}; the query gives {to_class:.2f} of its "
             "attention to the class token, the rest to the cells"
         )
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    bar = _colour_bar(vmax, clipped=True, label=LABEL)
     rows = [w.HBox(list(controls.values())[:3]), w.HBox(list(controls.values())[3:])]
-    live = w.VBox([*rows, status, _panels(captions, pictures, bar)])
+    live = w.VBox([*rows, status, panels.row()])
     alt = (
         "A cluttered scene with a bird, and where one token of the trained vision "
         "transformer takes its information from, for the class token and three "
@@ -258,13 +254,20 @@ def query_explorer(
     )
     size = maps_figsize(5, side=0.98, title_lines=1, suptitle=True, width=COLUMN_WIDTH)
     static = scrubber(
-        lambda fig, f: draw_query(fig, f, vmax),
+        lambda fig, f: draw_token(fig, f, vmax),
         frames,
         alt=alt,
         figsize=size,
         interval_ms=900,
     )
-    return Explorer(live, static, "query explorer")
+    return build(
+        "token explorer",
+        controls=controls,
+        frame=frame,
+        show=show,
+        live=live,
+        static=static,
+    )
 
 
 def _marked(image: np.ndarray, token: int, grid: int) -> np.ndarray:
@@ -326,7 +329,7 @@ def draw_vit_move(fig: Figure, frame: dict[str, Any], vmax: float) -> None:
         mask=frame["mask"],
         vmax=vmax,
         extend="max",
-        label=LABEL,
+        label=_LABEL,
         suptitle=f"P(bird) = {frame['prob']:.2f}; flat baseline {frame['flat']:.2f}",
     )
 
@@ -338,37 +341,21 @@ def vit_move_explorer(model: ViT, *, seed: int = 0, frames: int = 8) -> Explorer
     import ipywidgets as w
 
     model = _check_model(model)
-    (y_low, y_high), (x_low, x_high) = scene_reach(BIRD_SIZE)
-    sweep = [
-        vit_move_frame(model, 0.5, x, seed=seed) for x in np.linspace(x_low, x_high, frames)
-    ]
-    vmax = _vmax(sweep)
-    controls = {
-        "y": w.FloatSlider(0.5, min=y_low, max=y_high, step=0.02, description="y"),
-        "x": w.FloatSlider(x_low, min=x_low, max=x_high, step=0.02, description="x"),
-    }
-    names = list(sweep[0]["maps"])
-    pictures = {n: _picture() for n in names}
-    captions = {n: _caption() for n in names}
+
+    def frame(y: float, x: float) -> dict[str, Any]:
+        return vit_move_frame(model, y, x, seed=seed)
+
+    sweep = bird_sweep(frame, VIT_BIRD_SIZE, frames)
+    vmax = largest_weight(sweep)
+    controls = bird_sliders(VIT_BIRD_SIZE, x=None)
+    panels = MapPanels(sweep[0]["maps"], vmax=vmax, clipped=True, label=_LABEL)
     status = w.Label()
 
-    def redraw(_change: object = None) -> None:
-        f = vit_move_frame(model, controls["y"].value, controls["x"].value, seed=seed)
-        titles = _move_titles(f)
-        for n in names:
-            pictures[n].value = overlay_png(
-                f["image"], f["maps"][n], mask=f["mask"], vmax=vmax
-            )
-            captions[n].value = titles[n]
+    def show(f: dict[str, Any]) -> None:
+        panels.show(f["image"], f["maps"], f["mask"], _move_titles(f))
         status.value = f"P(bird) = {f['prob']:.2f}; flat baseline {f['flat']:.2f}"
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    bar = _colour_bar(vmax, clipped=True, label=LABEL)
-    live = w.VBox(
-        [w.HBox(list(controls.values())), status, _panels(captions, pictures, bar)]
-    )
+    live = w.VBox([w.HBox(list(controls.values())), status, panels.row()])
     alt = (
         "A bird crossing a cluttered scene from left to right under the trained vision "
         "transformer: the class token's last-layer attention and the attention rollout "
@@ -379,4 +366,11 @@ def vit_move_explorer(model: ViT, *, seed: int = 0, frames: int = 8) -> Explorer
     static = scrubber(
         lambda fig, f: draw_vit_move(fig, f, vmax), sweep, alt=alt, figsize=size
     )
-    return Explorer(live, static, "ViT move-the-bird explorer")
+    return build(
+        "ViT move-the-bird explorer",
+        controls=controls,
+        frame=frame,
+        show=show,
+        live=live,
+        static=static,
+    )

@@ -9,22 +9,24 @@ from torch import nn
 
 from figure_checks import frame_figure, text_problems, widgets_in
 from helpers.cam import class_activation_map
-from helpers.cnn_explorers import (
-    FILTER_FIGSIZE,
-    MOVE_FIGSIZE,
+from helpers.explorers.class_activation import (
+    CNN_MOVE_FIGSIZE,
     cnn_move_explorer,
     cnn_move_frame,
     draw_cnn_move,
+    strongest_channel,
+)
+from helpers.explorers.filters import (
+    FILTER_FIGSIZE,
     draw_filter,
     filter_explorer,
     filter_frame,
     photo,
-    strongest_channel,
 )
+from helpers.explorers.framework import NOTE, Explorer
 from helpers.models import PooledCNN
 from helpers.scenes import render_scene
 from helpers.viz import COLUMN_WIDTH
-from helpers.widgets import NOTE, Explorer
 
 
 @pytest.fixture(scope="module")
@@ -245,12 +247,12 @@ def test_cnn_move_frame_rejects_other_models():
 
 
 def test_draw_cnn_move_panels(model):
-    assert MOVE_FIGSIZE[0] <= COLUMN_WIDTH
+    assert CNN_MOVE_FIGSIZE[0] <= COLUMN_WIDTH
     frame = cnn_move_frame(model, 0.5, 0.4)
     # fixed scales, as the explorer passes them (this untrained model's strongest
     # feature is 0 everywhere at x = 0.4, which would leave the scale to matplotlib)
     feature_max, cam_limit = 2.0, 0.5
-    fig = frame_figure(MOVE_FIGSIZE)
+    fig = frame_figure(CNN_MOVE_FIGSIZE)
     draw_cnn_move(fig, frame, feature_max, cam_limit)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == [
@@ -267,7 +269,7 @@ def test_draw_cnn_move_panels(model):
 
 def test_draw_cnn_move_text_is_legible(model):
     frame = cnn_move_frame(model, 0.5, 0.4)
-    fig = frame_figure(MOVE_FIGSIZE)
+    fig = frame_figure(CNN_MOVE_FIGSIZE)
     draw_cnn_move(fig, frame, *_limits(frame))
     assert text_problems(fig) == []
 

@@ -2,34 +2,31 @@
 
 * :func:`nudge_frame`: change one weight of a trained logistic regression by ``delta``
   and see the loss, the loss along that weight's axis, and the gradient dL/dw there
-  (the slope that backprop computes and SGD steps against).
+  (the slope that backprop computes and SGD steps against); drawn by
+  :func:`draw_nudge`, live in :func:`nudge_explorer`;
 * :func:`sgd_frame`: the weight map after a given number of SGD steps, beside the
-  loss curve.
+  loss curve; drawn by :func:`draw_sgd`, live in :func:`sgd_explorer`.
 
-Each is a pure *parameters -> data to draw* function, a live ipywidgets control and
-a static scrubber for the book (see :mod:`helpers.widgets`).
+Built on :mod:`helpers.explorers.framework`. The weight map is
+:func:`helpers.logistic.weight_map`.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from helpers.logistic import Run
+from helpers.explorers.framework import BlitView, Explorer, build, colour_bar, scrubber
+from helpers.explorers.png import signed_png
+from helpers.logistic import Run, pixel_side, weight_map
 from helpers.viz import COLUMN_WIDTH, DIVERGING, DPI
-from helpers.widgets import Explorer, colour_bar, scrubber
 
 __all__ = [
     "CHANNELS",
-    "weight_map",
     "nudge_frame",
     "nudge_limits",
     "draw_nudge",
@@ -37,7 +34,6 @@ __all__ = [
     "sgd_frame",
     "draw_sgd",
     "sgd_explorer",
-    "map_png",
     "NudgeView",
     "SGDView",
 ]
@@ -50,25 +46,6 @@ FIGSIZE = (COLUMN_WIDTH, 2.2)
 """The static frames' size in inches, the book's column wide and low (page weight).
 
 (:data:`~helpers.viz.COLUMN_WIDTH`, 2.2): a low frame keeps the scrubber's PNGs small."""
-
-
-def _side(d: int) -> int:
-    side = int(round(np.sqrt(d / 3)))
-    if 3 * side * side != d:
-        raise ValueError(f"weights must hold 3 H W values of a square image, got {d}")
-    return side
-
-
-def weight_map(w: np.ndarray) -> np.ndarray:
-    """Weights (3 H W,) -> (H, W): each pixel's weights summed over R, G, B.
-
-    That is how much brightening the pixel in grey moves the logit.
-    """
-    w = np.asarray(w, dtype=np.float64)
-    if w.ndim != 1:
-        raise ValueError(f"w must be a vector (3 H W,), got shape {w.shape}")
-    side = _side(w.size)
-    return w.reshape(3, side, side).sum(0)
 
 
 def _softplus(z: np.ndarray) -> np.ndarray:
@@ -112,7 +89,7 @@ def nudge_frame(
     """
     w = np.asarray(w, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
-    side = _side(w.size)
+    side = pixel_side(w.size)
     if X.ndim != 2 or X.shape[1] != w.size or len(X) != len(y):
         raise ValueError(f"X must be (N, {w.size}) with N = len(y); got {X.shape}")
     for name, value, high in (
@@ -231,61 +208,14 @@ def draw_nudge(fig: Figure, frame: dict[str, Any], vmax: float | None = None) ->
 # as a cached background and redraws only what moves (blitting).
 
 
-def map_png(
-    weights: np.ndarray, vmax: float, *, box: tuple[int, int] | None = None, scale: int = 8
-) -> bytes:
-    """A signed weight map (H, W) as a PNG in :data:`~helpers.viz.DIVERGING` colours,
-    limits -vmax..vmax (clipped beyond), each weight ``scale`` pixels wide, the pixel
-    ``box`` = (row, col) framed in black as in :func:`draw_nudge`; a few milliseconds.
-    """
-    from PIL import Image
-
-    rgb = colormaps[DIVERGING](Normalize(-vmax, vmax, clip=True)(np.asarray(weights)))
-    big = np.repeat(np.repeat(rgb[..., :3], scale, axis=0), scale, axis=1)
-    if box is not None:  # a 2-pixel black frame just outside the boxed weight
-        top, left = box[0] * scale, box[1] * scale
-        rows = slice(max(top - 2, 0), top + scale + 2)
-        cols = slice(max(left - 2, 0), left + scale + 2)
-        inner = big[top : top + scale, left : left + scale].copy()
-        big[rows, cols] = 0.0
-        big[top : top + scale, left : left + scale] = inner
-    buffer = io.BytesIO()
-    image = Image.fromarray((big * 255).round().astype(np.uint8))
-    image.save(buffer, format="PNG", compress_level=1)  # fast: it goes to a kernel's view
-    return buffer.getvalue()
-
-
-class _BlitPlot:
-    """One matplotlib axes whose animated artists are drawn over a cached background.
-
-    Drawn at :data:`~helpers.viz.DPI` (the book's figure scale), margins in inches.
-    """
-
-    def __init__(self, figsize: tuple[float, float] = (4.2, 2.2), left: float = 0.6):
-        self.fig = Figure(figsize=figsize, dpi=DPI)
-        self.canvas = FigureCanvasAgg(self.fig)
-        width, height = figsize
-        self.ax = self.fig.add_axes(
-            (left / width, 0.45 / height, 1 - (left + 0.1) / width, 1 - 0.55 / height)
-        )
-        self.moving: list = []
-
-    def freeze(self) -> None:
-        """Draw everything but the animated artists once and keep it as background."""
-        self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
-
-    def png(self) -> bytes:
-        from PIL import Image
-
-        self.canvas.restore_region(self.background)
-        for artist in self.moving:
-            self.ax.draw_artist(artist)
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(
-            buffer, format="PNG", compress_level=1
-        )
-        return buffer.getvalue()
+def _loss_plot(left: float = 0.6) -> tuple[BlitView, Axes]:
+    """A 420x220 px loss plot, margins in inches, as a :class:`BlitView` and its axes."""
+    width, height = 4.2, 2.2
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    ax = fig.add_axes(
+        (left / width, 0.45 / height, 1 - (left + 0.1) / width, 1 - 0.55 / height)
+    )
+    return BlitView(fig), ax
 
 
 class NudgeView:
@@ -299,14 +229,15 @@ class NudgeView:
     def __init__(self, vmax: float) -> None:
         self.vmax = vmax
         """The weight map's fixed colour limit, drawn from -vmax to vmax (0 is white)."""
-        self.plot = _BlitPlot(left=0.75)  # room for losses with four decimals
+        self.plot, ax = _loss_plot(left=0.75)  # room for losses with four decimals
         """The loss plot, 420x220 px, a cached background with the moving parts on top.
 
         Only the point and the tangent are redrawn for a new nudge (blitting).
         """
+        self.ax = ax
+        """The loss plot's axes."""
         self.weight: tuple | None = None
         """(channel, row, col) of the weight the loss curve is drawn for, None at first."""
-        ax = self.plot.ax
         (self.curve,) = ax.plot([], [], color="0.3")
         self.trained = ax.axvline(0.0, color="0.6", ls=":", lw=1)
         """The dotted vertical line at the chosen weight's trained value."""
@@ -314,7 +245,7 @@ class NudgeView:
         ax.ticklabel_format(axis="y", useOffset=False)
         (tangent,) = ax.plot([], [], color="#e66101", lw=2, animated=True)
         (point,) = ax.plot([], [], "o", color="#5e3c99", animated=True)
-        self.plot.moving = [tangent, point]
+        self.plot.animate(tangent, point)
 
     def show(self, frame: dict[str, Any]) -> tuple[bytes, bytes]:
         """Draw a :func:`nudge_frame` and return (weight map PNG, loss plot PNG).
@@ -324,7 +255,7 @@ class NudgeView:
         p = frame["params"]
         which = (p["channel"], p["row"], p["col"])
         if which != self.weight:  # the same artists with new data: no new ticks
-            ax = self.plot.ax
+            ax = self.ax
             self.curve.set_data(frame["weights"], frame["curve"])
             self.trained.set_xdata([frame["trained"]] * 2)
             ax.set_xlabel(_weight_label(p) + " (boxed)")
@@ -337,7 +268,7 @@ class NudgeView:
         tangent.set_data(*_tangent(frame))
         point.set_data([frame["weight"]], [frame["loss"]])
         box = (p["row"], p["col"])
-        return map_png(frame["map"], self.vmax, box=box), self.plot.png()
+        return signed_png(frame["map"], self.vmax, box=box), self.plot.png()
 
 
 class SGDView:
@@ -346,12 +277,11 @@ class SGDView:
     def __init__(self, losses: np.ndarray, vmax: float) -> None:
         self.vmax = vmax
         """The weight map's fixed colour limit, drawn from -vmax to vmax (0 is white)."""
-        self.plot = _BlitPlot()
+        self.plot, ax = _loss_plot()
         """The loss plot, 420x220 px, a cached background with the moving parts on top.
 
         Only the smoothed loss so far and the current step's line are redrawn (blitting).
         """
-        ax = self.plot.ax
         steps = np.arange(1, len(losses) + 1)
         self.smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")
         """The loss averaged over 20 steps, (steps - 19,), entry i for steps i+1 to i+20."""
@@ -362,7 +292,7 @@ class SGDView:
         (self.so_far,) = ax.plot([], [], color="#5e3c99", lw=1.5, animated=True)
         self.now = ax.axvline(1, color="#e66101", lw=1, animated=True)
         """The orange vertical line at the step shown, redrawn on every frame."""
-        self.plot.moving = [self.so_far, self.now]
+        self.plot.animate(self.so_far, self.now)
         self.plot.freeze()
 
     def show(self, frame: dict[str, Any]) -> tuple[bytes, bytes]:
@@ -371,7 +301,7 @@ class SGDView:
         shown = self.smooth[: max(step - 19, 0)]
         self.so_far.set_data(np.arange(20, 20 + len(shown)), shown)
         self.now.set_xdata([max(step, 1)])
-        return map_png(frame["map"], self.vmax), self.plot.png()
+        return signed_png(frame["map"], self.vmax), self.plot.png()
 
 
 def _live_layout(controls: list, caption: Any, pictures: list) -> Any:
@@ -407,7 +337,7 @@ def nudge_explorer(
     """
     import ipywidgets as wd
 
-    side = _side(np.size(w))
+    side = pixel_side(np.size(w))
     vmax = float(np.abs(weight_map(w)).max())
     controls = {
         "channel": wd.Dropdown(
@@ -424,17 +354,13 @@ def nudge_explorer(
     plot_picture = wd.Image(format="png", width=420, height=220)
     caption = wd.Label()
 
-    def redraw(_change: object = None) -> None:
-        frame = nudge_frame(w, b, X, y, **{k: c.value for k, c in controls.items()})
+    def show(frame: dict[str, Any]) -> None:
         weight_picture.value, plot_picture.value = view.show(frame)
         caption.value = (
             f"weight {frame['weight']:+.3f}: loss {frame['loss']:.4f}, "
             f"dL/dw = {frame['grad']:+.5f} (the tangent's slope)"
         )
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
     live = _live_layout(
         [wd.HBox(list(controls.values())[:2]), wd.HBox(list(controls.values())[2:])],
         caption,
@@ -453,7 +379,14 @@ def nudge_explorer(
     static = scrubber(
         lambda fig, f: draw_nudge(fig, f, vmax=vmax), sweep, alt=alt, figsize=FIGSIZE
     )
-    return Explorer(live, static, "nudge explorer")
+    return build(
+        "nudge explorer",
+        controls=controls,
+        frame=lambda **v: nudge_frame(w, b, X, y, **v),
+        show=show,
+        live=live,
+        static=static,
+    )
 
 
 def _spread(items: list, n: int) -> list:
@@ -531,13 +464,10 @@ def sgd_explorer(run: Run, *, frames: int = 6) -> Explorer:
     plot_picture = wd.Image(format="png", width=420, height=220)
     caption = wd.Label()
 
-    def redraw(_change: object = None) -> None:
-        frame = sgd_frame(run, slider.value)
+    def show(frame: dict[str, Any]) -> None:
         weight_picture.value, plot_picture.value = view.show(frame)
         caption.value = f"after {frame['step']} steps: weight map (R+G+B), loss so far"
 
-    slider.observe(redraw, names="value")
-    redraw()
     alt = (
         "The weight map of logistic regression after 0 to "
         f"{steps[-1]} SGD steps: from all zeros, a bird-shaped pattern of positive and "
@@ -552,4 +482,11 @@ def sgd_explorer(run: Run, *, frames: int = 6) -> Explorer:
     live = _live_layout(
         [slider], caption, [weight_picture, _weight_bar(vmax), plot_picture]
     )
-    return Explorer(live, static, "SGD explorer")
+    return build(
+        "SGD explorer",
+        controls={"step": slider},
+        frame=lambda step: sgd_frame(run, step),
+        show=show,
+        live=live,
+        static=static,
+    )

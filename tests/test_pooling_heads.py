@@ -2,15 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.compare import (
+from helpers.left_right import position_data
+from helpers.pooling_heads import (
     bird_and_leaf_targets,
     outputs,
-    position_data,
     position_experiment,
     query_masses,
     three_heads,
 )
-from helpers.train import predict
+from helpers.train import predict_logits
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_outputs_run_a_shared_backbone_once_per_batch_and_match_each_model(tiny)
     for name, m in heads.items():
         logits, weights = got[name]
         assert logits.shape == (80,) and weights.shape == (80, 6, 6)
-        np.testing.assert_allclose(logits, predict(m, images), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(logits, predict_logits(m, images), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(weights, m.pool_weights(images).numpy(), atol=1e-6)
 
 

@@ -6,23 +6,23 @@ import pytest
 import torch
 
 from figure_checks import frame_figure, text_problems, widgets_in
-from helpers.attention_explorers import maps_figsize
-from helpers.models import PooledCNN, ViT
-from helpers.rollout import attention_rollout, class_attention
-from helpers.scenes import render_scene
-from helpers.vit_explorers import (
-    BIRD_SIZE,
-    DISTRACTORS,
-    draw_query,
+from helpers.explorers.framework import NOTE, Explorer
+from helpers.explorers.maps import maps_figsize
+from helpers.explorers.vit_attention import VIT_BIRD_SIZE as BIRD_SIZE
+from helpers.explorers.vit_attention import VIT_DISTRACTORS as DISTRACTORS
+from helpers.explorers.vit_attention import (
+    draw_token,
     draw_vit_move,
-    query_explorer,
-    query_frame,
+    token_explorer,
+    token_frame,
     token_name,
     vit_move_explorer,
     vit_move_frame,
 )
+from helpers.models import PooledCNN, ViT
+from helpers.rollout import attention_rollout, class_attention
+from helpers.scenes import render_scene
 from helpers.viz import COLUMN_WIDTH
-from helpers.widgets import NOTE, Explorer
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_token_names():
 
 
 def test_query_frame_is_the_models_attention_row(model):
-    f = query_frame(model, 8, 1, 0.5, 0.3, seed=2)
+    f = token_frame(model, 8, 1, 0.5, 0.3, seed=2)
     scene = render_scene((0.5, 0.3), bird_size=BIRD_SIZE, distractors=DISTRACTORS, seed=2)
     np.testing.assert_array_equal(f["image"], scene.images[0])
     np.testing.assert_array_equal(f["mask"], scene.masks[0])
@@ -61,9 +61,9 @@ def test_query_frame_is_the_models_attention_row(model):
 
 
 def test_query_frame_changes_with_the_query_and_the_bird(model):
-    a = query_frame(model, 0, 1, 0.5, 0.3)
-    b = query_frame(model, 8, 1, 0.5, 0.3)
-    c = query_frame(model, 0, 1, 0.5, 0.7)
+    a = token_frame(model, 0, 1, 0.5, 0.3)
+    b = token_frame(model, 8, 1, 0.5, 0.3)
+    c = token_frame(model, 0, 1, 0.5, 0.7)
     assert not np.allclose(a["heads"], b["heads"])
     assert not np.allclose(a["heads"], c["heads"])
 
@@ -74,11 +74,11 @@ def test_query_frame_changes_with_the_query_and_the_bird(model):
 )
 def test_query_frame_rejects_bad_input(model, args, match):
     with pytest.raises(ValueError, match=match):
-        query_frame(model, *args)
+        token_frame(model, *args)
 
 
 def test_frames_reject_other_models():
-    for frame in (query_frame, vit_move_frame):
+    for frame in (token_frame, vit_move_frame):
         with pytest.raises(TypeError, match="helpers.models.ViT"):
             frame(PooledCNN())
 
@@ -99,7 +99,7 @@ def test_draw_query_and_move_text_is_legible(model):
     size = maps_figsize(5, side=0.98, title_lines=1, suptitle=True, width=COLUMN_WIDTH)
     for token, layer in [(0, 1), (8, 0)]:
         fig = frame_figure(size)
-        draw_query(fig, query_frame(model, token, layer), vmax=0.5)
+        draw_token(fig, token_frame(model, token, layer), vmax=0.5)
         assert len(fig.axes) == 6  # mean, 4 heads, the colour bar
         assert fig.axes[1].get_title() == "head 1"
         assert text_problems(fig) == []
@@ -115,7 +115,7 @@ def test_draw_query_and_move_text_is_legible(model):
 
 
 def test_query_explorer_live_and_static(model):
-    explorer = query_explorer(model)
+    explorer = token_explorer(model)
     assert isinstance(explorer, Explorer)
     html = explorer.static_html
     assert html.count("data:image/png") == 8 and escape(NOTE) in html
@@ -163,6 +163,6 @@ def test_vit_move_explorer_live_and_static(model):
 
 
 def test_explorers_reject_other_models():
-    for explorer in (query_explorer, vit_move_explorer):
+    for explorer in (token_explorer, vit_move_explorer):
         with pytest.raises(TypeError, match="helpers.models.ViT"):
             explorer(PooledCNN())

@@ -21,41 +21,26 @@ import numpy as np
 import torch
 
 from helpers.inference import eval_mode
+from helpers.left_right import position_data
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import POOLS, Backbone, PooledCNN
-from helpers.scenes import Scenes, make_scenes
+from helpers.scenes import Scenes
 from helpers.tables import Table, spread
-from helpers.train import fit, predict
+from helpers.train import fit
 
 __all__ = [
-    "LEFT",
-    "RIGHT",
-    "CLUTTER",
     "three_heads",
     "bird_and_leaf_targets",
     "measure",
     "outputs",
-    "position_data",
     "position_experiment",
     "query_masses",
     "HEADS",
-    "VARIANTS",
-    "over_seeds",
-    "live_table",
-    "seeds_table",
-    "recall_by_position",
+    "HEAD_VARIANTS",
+    "heads_over_seeds",
+    "heads_live_table",
+    "heads_seeds_table",
 ]
-
-LEFT = (0.0, 1.0, 0.0, 0.5)
-"""The left half of the image, as a ``region`` of :func:`helpers.scenes.make_scenes`.
-
-:func:`position_data` puts the training birds there, and one test set's birds."""
-RIGHT = (0.0, 1.0, 0.5, 1.0)
-"""The right half of the image, a ``region`` like :data:`LEFT`.
-
-:func:`position_data` puts the other test set's birds there, where no training bird was."""
-CLUTTER = (2, 6)
-"""Distractors per scene in chapter 4, 2 to 6, so that every scene is cluttered."""
 
 
 def three_heads(
@@ -165,23 +150,6 @@ def query_masses(model: PooledCNN, scenes: Scenes) -> dict[str, float]:
     }
 
 
-def position_data(seed: int, n_train: int = 6000, n_test: int = 2000) -> dict[str, Scenes]:
-    """Training scenes with birds in the left half; test scenes in each half.
-
-    The three sets use different seeds derived from ``seed``: no test scene is a
-    training scene.
-    """
-    return {
-        "train": make_scenes(
-            n_train, region=LEFT, distractors=CLUTTER, seed=1000 * seed + 1
-        ),
-        "left": make_scenes(n_test, region=LEFT, distractors=CLUTTER, seed=1000 * seed + 2),
-        "right": make_scenes(
-            n_test, region=RIGHT, distractors=CLUTTER, seed=1000 * seed + 3
-        ),
-    }
-
-
 def position_experiment(
     seed: int,
     *,
@@ -240,7 +208,7 @@ def position_experiment(
 HEADS = {"avg": "average", "mask": "fixed mask", "attention": "attention"}
 """The heads' names in the results, and how tables and figures title them."""
 
-VARIANTS = {
+HEAD_VARIANTS = {
     "circular": "circular padding, shared backbone",
     "zeros": "zero padding, shared backbone",
     "separate": "circular padding, three separate models",
@@ -255,15 +223,15 @@ _COLUMNS = {
 }
 
 
-def over_seeds(
+def heads_over_seeds(
     committed: Mapping[str, Any], variant: str, half: str, head: str, key: str
 ) -> list[float]:
     """One number of the committed results, for every seed (in ``committed["seeds"]``).
 
-    E.g. ``over_seeds(load("chapter4"), "circular", "right", "mask", "accuracy")``.
+    E.g. ``heads_over_seeds(load("chapter4"), "circular", "right", "mask", "accuracy")``.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
+    if variant not in HEAD_VARIANTS:
+        raise ValueError(f"variant must be one of {list(HEAD_VARIANTS)}, got {variant!r}")
     if half not in ("left", "right"):
         raise ValueError(f"half must be 'left' or 'right', got {half!r}")
     if head not in HEADS or key not in _COLUMNS:
@@ -278,7 +246,7 @@ def _times(mass: float, flat: float) -> str:
     return f"{mass / flat:.1f}" if flat > 0 else "n/a"  # no bird pixel: no baseline
 
 
-def live_table(result: Mapping[str, Mapping[str, float]], caption: str) -> Table:
+def heads_live_table(result: Mapping[str, Mapping[str, float]], caption: str) -> Table:
     """A :func:`measure` result as a table: one row per head, with the flat baseline
     and the mass as a multiple of it."""
     rows = [
@@ -291,52 +259,13 @@ def live_table(result: Mapping[str, Mapping[str, float]], caption: str) -> Table
     return Table(columns, rows, caption=caption)
 
 
-def seeds_table(committed: Mapping[str, Any], variant: str, half: str) -> Table:
+def heads_seeds_table(committed: Mapping[str, Any], variant: str, half: str) -> Table:
     """The committed seeds of one variant and half: mean (range) of each number."""
     rows = [
         [HEADS[head]]
-        + [spread(over_seeds(committed, variant, half, head, k)) for k in _COLUMNS]
+        + [spread(heads_over_seeds(committed, variant, half, head, k)) for k in _COLUMNS]
         for head in HEADS
     ]
     seeds = ", ".join(map(str, committed["seeds"]))
-    caption = f"{VARIANTS[variant]}, {half} half: mean (range) over seeds {seeds}"
+    caption = f"{HEAD_VARIANTS[variant]}, {half} half: mean (range) over seeds {seeds}"
     return Table(["head", *_COLUMNS.values()], rows, caption=caption)
-
-
-@torch.no_grad()
-def recall_by_position(
-    models: Mapping[str, torch.nn.Module], scenes: Scenes, bins: int = 8
-) -> dict[str, Any]:
-    """How often each model finds the bird, by where the bird is across the image.
-
-    ``models`` are chapter 4's heads or any models mapping images to bird logits
-    (e.g. chapter 5's vision transformers).
-
-    The bird scenes are binned by the bird's horizontal centre (``bins`` equal bins
-    from the leftmost to the rightmost centre: a bird never sits at the very edge);
-    for each head, the share of each bin's birds it calls a bird.
-
-    Returns:
-        ``{"edges": (bins + 1,), "counts": (bins,), "recall": {name: (bins,)}}``,
-        NaN where a bin holds no bird.
-    """
-    if not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"bins must be a positive int, got {bins!r}")
-    bird = scenes.labels == 1
-    if not bird.any():
-        raise ValueError("recall_by_position needs scenes holding birds")
-    x = scenes.centers[bird, 1]
-    edges = np.linspace(x.min(), x.max(), bins + 1)
-    which = np.clip(np.digitize(x, edges) - 1, 0, bins - 1)
-    counts = np.bincount(which, minlength=bins)
-    images = torch.from_numpy(scenes.images[bird])
-    if all(isinstance(m, PooledCNN) for m in models.values()):
-        found = {n: logits for n, (logits, _) in outputs(models, images).items()}
-    else:  # any models giving logits, e.g. chapter 5's vision transformers
-        found = {name: predict(m, images) for name, m in models.items()}
-    recall = {}
-    for name, logits in found.items():
-        hits = np.bincount(which, weights=(logits > 0).astype(float), minlength=bins)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            recall[name] = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
-    return {"edges": edges, "counts": counts, "recall": recall}

@@ -3,7 +3,7 @@
 Chapter 4 trained its pooling heads on birds in the left half only and tested them in
 both halves: the fixed learned mask (one weight per position) lost the right-half
 birds. Here two vision transformers go through the same test, on the same scenes
-(:func:`helpers.compare.position_data`): one adds a learned embedding to each token
+(:func:`helpers.left_right.position_data`): one adds a learned embedding to each token
 position (``"learned"``), one has no positional embedding at all (``"none"``). A
 learned positional embedding is one vector of parameters per position, fixed after
 training: weights over positions, like the mask.
@@ -24,27 +24,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers.compare import position_data
-from helpers.hunger import CNN_LR, VIT_LR
+from helpers.left_right import position_data
 from helpers.metrics import attention_mass, flat_mass
 from helpers.models import POSITIONS, STEMS, ViT
 from helpers.rollout import attention_rollout, class_attention
 from helpers.scenes import Scenes
 from helpers.tables import Table, spread
-from helpers.train import fit, predict
+from helpers.train import CNN_LR, VIT_LR, fit, predict_logits
 
 __all__ = [
-    "VARIANTS",
+    "VIT_VARIANTS",
     "position_vits",
     "measure_vit",
     "position_run",
     "merge_runs",
-    "live_table",
-    "seeds_table",
-    "over_seeds",
+    "vit_live_table",
+    "vit_seeds_table",
+    "vit_over_seeds",
 ]
 
-VARIANTS = {"learned": "learned positions", "none": "no positions"}
+VIT_VARIANTS = {"learned": "learned positions", "none": "no positions"}
 """The two models of the experiment (their ``position``), and how tables name them."""
 
 
@@ -71,7 +70,7 @@ def measure_vit(model: ViT, scenes: Scenes) -> dict[str, float]:
         raise TypeError(f"model must be a helpers.models.ViT, got {type(model).__name__}")
     if not isinstance(scenes, Scenes) or not (scenes.labels == 1).any():
         raise ValueError("scenes must be a Scenes holding at least one bird")
-    said_bird = predict(model, scenes.images) > 0
+    said_bird = predict_logits(model, scenes.images) > 0
     bird = scenes.labels == 1
     maps = model.attention_maps(torch.from_numpy(scenes.images[bird]))
     masks = scenes.masks[bird]
@@ -89,18 +88,18 @@ def position_run(
     seed: int,
     *,
     stem: str = "conv",
-    variants: tuple[str, ...] = tuple(VARIANTS),
+    variants: tuple[str, ...] = tuple(VIT_VARIANTS),
     data: dict[str, Scenes] | None = None,
     progress: bool = True,
 ) -> tuple[dict[str, ViT], dict[str, Any]]:
     """Train each model on left-half birds (6 epochs); measure it in both halves.
 
     Args:
-        seed: the scenes (:func:`helpers.compare.position_data`), the initial weights
+        seed: the scenes (:func:`helpers.left_right.position_data`), the initial weights
             and the batches (the same for every model).
         stem: ``"conv"`` (hybrid, learning rate ``CNN_LR``) or ``"patches"`` (pure
             ViT, ``VIT_LR``).
-        variants: which models to train, from ``VARIANTS``; each trains alone, so
+        variants: which models to train, from ``VIT_VARIANTS``; each trains alone, so
             one trained here is the same model whichever others train beside it.
         data: the scenes of ``position_data(seed)`` when already made.
         progress: show fit's progress bar.
@@ -112,10 +111,10 @@ def position_run(
     """
     if stem not in STEMS:
         raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
-    unknown = [v for v in variants if v not in VARIANTS]
+    unknown = [v for v in variants if v not in VIT_VARIANTS]
     if unknown or not variants or len(set(variants)) != len(variants):
         raise ValueError(
-            f"variants must be distinct names from {tuple(VARIANTS)}, got {variants!r}"
+            f"variants must be distinct names from {tuple(VIT_VARIANTS)}, got {variants!r}"
         )
     data = data if data is not None else position_data(seed)
     lr = VIT_LR if stem == "patches" else CNN_LR
@@ -166,31 +165,31 @@ _COLUMNS = {
 }
 
 
-def live_table(result: Mapping[str, Any], caption: str) -> Table:
+def vit_live_table(result: Mapping[str, Any], caption: str) -> Table:
     """One run of :func:`position_run` as a table: a row per model and half."""
     rows = [
-        [f"{VARIANTS[name]}, {half}"]
+        [f"{VIT_VARIANTS[name]}, {half}"]
         + [
             f"{result[half][name][k]:.{2 if k in ('mass', 'rollout', 'flat') else 3}f}"
             for k in _COLUMNS
         ]
-        for name in VARIANTS
+        for name in VIT_VARIANTS
         for half in ("left", "right")
     ]
     return Table(["model, test half", *_COLUMNS.values()], rows, caption=caption)
 
 
-def over_seeds(
+def vit_over_seeds(
     committed: Mapping[str, Any], stem: str, half: str, variant: str, key: str
 ) -> list[float]:
     """One number of ``experiments/chapter5.json``'s position runs, for every seed.
 
-    E.g. ``over_seeds(load("chapter5"), "conv", "right", "learned", "accuracy")``.
+    E.g. ``vit_over_seeds(load("chapter5"), "conv", "right", "learned", "accuracy")``.
     """
-    if stem not in STEMS or half not in ("left", "right") or variant not in VARIANTS:
+    if stem not in STEMS or half not in ("left", "right") or variant not in VIT_VARIANTS:
         raise ValueError(
             f"expected stem in {STEMS}, half 'left' or 'right', variant in "
-            f"{tuple(VARIANTS)}; got {stem!r}, {half!r}, {variant!r}"
+            f"{tuple(VIT_VARIANTS)}; got {stem!r}, {half!r}, {variant!r}"
         )
     if key not in (*_COLUMNS, "false_alarm"):
         raise ValueError(f"key must be one of {[*_COLUMNS, 'false_alarm']}, got {key!r}")
@@ -198,22 +197,22 @@ def over_seeds(
     return [runs[str(s)][half][variant][key] for s in committed["seeds"]]
 
 
-def seeds_table(committed: Mapping[str, Any], stem: str = "conv") -> Table:
+def vit_seeds_table(committed: Mapping[str, Any], stem: str = "conv") -> Table:
     """The committed seeds: mean (range) of the accuracy and of the class token's and
     the rollout's mass on the bird, a row per model and half; the flat baseline's
     mean in the caption (it hardly varies)."""
     keys = ("accuracy", "mass", "rollout")
     rows = [
-        [f"{VARIANTS[v]}, {half}"]
-        + [spread(over_seeds(committed, stem, half, v, k)) for k in keys]
-        for v in VARIANTS
+        [f"{VIT_VARIANTS[v]}, {half}"]
+        + [spread(vit_over_seeds(committed, stem, half, v, k)) for k in keys]
+        for v in VIT_VARIANTS
         for half in ("left", "right")
     ]
     flat = [
         x
-        for v in VARIANTS
+        for v in VIT_VARIANTS
         for h in ("left", "right")
-        for x in over_seeds(committed, stem, h, v, "flat")
+        for x in vit_over_seeds(committed, stem, h, v, "flat")
     ]
     seeds = ", ".join(map(str, committed["seeds"]))
     return Table(

@@ -1,0 +1,40 @@
+"""Every docstring example of the package runs, and says what it prints.
+
+The examples are short and pure (no training, seeded randomness, rounded numbers), so
+they hold on any machine; each module of ``helpers``, subpackages included, is one test.
+"""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import helpers
+
+FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+
+MODULES = ["helpers"] + sorted(
+    info.name for info in pkgutil.walk_packages(helpers.__path__, prefix="helpers.")
+)
+
+# The modules whose docstrings carry at least one example today: fewer means examples
+# were removed (raise it when a module gains its first one).
+AT_LEAST = 16
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=FLAGS, report=False)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed"
+
+
+def test_the_examples_are_still_there():
+    finder = doctest.DocTestFinder()
+    with_examples = [
+        name
+        for name in MODULES
+        if any(test.examples for test in finder.find(importlib.import_module(name)))
+    ]
+    assert len(with_examples) >= AT_LEAST, with_examples
