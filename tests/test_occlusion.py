@@ -176,3 +176,9 @@ def test_model_must_return_one_logit_per_image():
 
     with pytest.raises(ValueError, match=r"\(N,\) logits; got \(2, 1\)"):
         occlusion_map(Column(), _images(2))
+
+
+def test_the_promised_name_still_answers():
+    import helpers.metrics
+
+    assert helpers.metrics.occlusion_map is occlusion_map
