@@ -100,6 +100,7 @@ experiments: $(STAMP)
 	$(PY) experiments/chapter2.py
 	$(PY) experiments/chapter3.py
 	$(PY) experiments/chapter4.py
+	$(PY) experiments/comparators.py
 	$(PY) experiments/chapter5.py
 	$(PY) experiments/chapter6.py
 

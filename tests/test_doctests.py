@@ -38,3 +38,21 @@ def test_the_examples_are_still_there():
         if any(test.examples for test in finder.find(importlib.import_module(name)))
     ]
     assert len(with_examples) >= AT_LEAST, with_examples
+
+
+WIDEST = 76
+"""The longest example line, prompt included: the API pages show examples in a code
+block 654 px wide at the book's 1280 px layout, about 77 characters of monospace, and
+a wider one would scroll sideways (tests/test_book_browser.py)."""
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_fit_the_books_code_blocks(name):
+    finder = doctest.DocTestFinder()
+    wide = []
+    for test in finder.find(importlib.import_module(name)):
+        for example in test.examples:
+            lines = [">>> " + line for line in example.source.splitlines()]
+            lines += example.want.splitlines()
+            wide += [line for line in lines if len(line) > WIDEST]
+    assert not wide, f"example lines over {WIDEST} characters: {wide}"

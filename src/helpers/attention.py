@@ -43,7 +43,7 @@ __all__ = [
 def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax of a numpy array along ``axis``.
 
-    >>> np.round(softmax(np.array([0.0, np.log(3.0)])), 4)  # e^0 : e^log 3 = 1 : 3
+    >>> np.round(softmax(np.array([0.0, np.log(3.0)])), 4)  # 1 : 3
     array([0.25, 0.75])
     """
     scores = np.asarray(scores)

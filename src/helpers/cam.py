@@ -36,7 +36,8 @@ def class_activation_map(model: PooledCNN, images: np.ndarray | torch.Tensor) ->
     >>> maps.shape  # a 6x6 grid of cells per image
     (2, 6, 6)
     >>> logits = model(images).detach().numpy()
-    >>> bool(np.allclose(maps.mean(axis=(1, 2)) + model.classifier.bias.item(), logits))
+    >>> bias = model.classifier.bias.item()
+    >>> bool(np.allclose(maps.mean(axis=(1, 2)) + bias, logits))
     True
     """
     if not isinstance(model, PooledCNN) or model.pool != "avg":

@@ -75,7 +75,8 @@ def shift_errors(
 
     >>> from helpers.models import Backbone
     >>> _ = torch.manual_seed(0)
-    >>> backbone, images = Backbone(channels=(4, 4, 4, 4)), torch.rand(2, 3, 32, 32)
+    >>> backbone = Backbone(channels=(4, 4, 4, 4))
+    >>> images = torch.rand(2, 3, 32, 32)
     >>> errors = shift_errors(backbone, images, shifts=[8, 4])["map_error"]
     >>> bool(errors[0] < 1e-5), bool(errors[1] > 0.1)
     (True, True)
@@ -110,7 +111,8 @@ def border_profile(backbone: Backbone, images: np.ndarray | torch.Tensor) -> np.
     >>> from helpers.models import Backbone
     >>> _ = torch.manual_seed(0)
     >>> images = torch.rand(2, 3, 32, 32)  # a 4x4 grid of cells
-    >>> np.round(border_profile(Backbone(channels=(4, 4, 4, 4)), images), 4).tolist()
+    >>> small = Backbone(channels=(4, 4, 4, 4))
+    >>> np.round(border_profile(small, images), 4).tolist()
     [0.0, 0.0, 0.0, 0.0]
     >>> zeros = Backbone(channels=(4, 4, 4, 4), padding="zeros")
     >>> bool(border_profile(zeros, images)[0] > 0.01)

@@ -61,7 +61,7 @@ def deep_mlp(
         seed: torch's seed for the initial weights.
 
     >>> model = deep_mlp(3, "tanh", "glorot", width=16)
-    >>> [tuple(layer.weight.shape) for layer in model.layers]  # 48 * 48 * 3 = 6912 inputs
+    >>> [tuple(layer.weight.shape) for layer in model.layers]  # 6912 inputs
     [(16, 6912), (16, 16), (16, 16), (1, 16)]
     """
     if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 50:
@@ -92,7 +92,8 @@ def layer_stats(model: MLP, scenes: Scenes) -> dict[str, np.ndarray]:
     Ten tanh layers: naive weights shrink the signal layer after layer, He's keep it.
 
     >>> scenes = make_scenes(32, seed=0)
-    >>> naive = layer_stats(deep_mlp(10, "tanh", "naive"), scenes)["activation_std"]
+    >>> naive = layer_stats(deep_mlp(10, "tanh", "naive"), scenes)
+    >>> naive = naive["activation_std"]
     >>> he = layer_stats(deep_mlp(10, "tanh", "he"), scenes)["activation_std"]
     >>> bool(naive[-1] < naive[0] / 1000), bool(he[-1] > he[0] / 2)
     (True, True)
@@ -202,7 +203,7 @@ def sgd_losses(
 def loss_summary(losses: np.ndarray) -> dict[str, float]:
     """``start``: the mean loss of the first 20 steps; ``end``: of the last 50.
 
-    >>> summary = loss_summary(np.linspace(1.0, 0.5, 100))  # 100 steps, from 1 to 0.5
+    >>> summary = loss_summary(np.linspace(1.0, 0.5, 100))  # 100 steps
     >>> round(summary["start"], 4), round(summary["end"], 4)
     (0.952, 0.6237)
     """

@@ -39,10 +39,12 @@ __all__ = [
     "INITS",
     "MLP",
     "POOLS",
+    "READOUTS",
     "POSITIONS",
     "STEMS",
     "Backbone",
     "PooledCNN",
+    "ReadoutCNN",
     "Block",
     "ViT",
 ]
@@ -387,6 +389,75 @@ class PooledCNN(nn.Module):
             dev = next(self.parameters()).device
             _, weights = self.pool_all(images.to(dev), temperature=temperature)
         return weights[:, query].to(images.device)
+
+
+READOUTS = ("flatten", "max")
+"""The readouts a :class:`ReadoutCNN` can have: the comparators of chapter 4's heads.
+
+``"flatten"``: the feature grid flattened and read by one linear layer, one weight per
+position *and* channel (the ordinary learned weights of a CNN's classifier);
+``"max"``: global max pooling, each channel's largest value over the grid."""
+
+
+class ReadoutCNN(nn.Module):
+    """Backbone + a readout without a pooling map: N images -> N bird logits.
+
+    The comparators of :class:`PooledCNN`'s heads on the same :class:`Backbone`:
+
+    - ``"flatten"``: z = sum_{c, i, j} W[c, i, j] f[c, i, j] + b, a learned weight for
+      every channel at every grid cell (C h w + 1 = 2,305 numbers for a 64 x 6 x 6
+      grid): weights fixed to positions, like the mask, but per channel;
+    - ``"max"``: z = w . max_{i, j} f[:, i, j] + b, each channel's largest value over
+      the grid (C + 1 = 65 numbers): no weight over positions at all.
+
+    Args:
+        readout: ``"flatten"`` or ``"max"``.
+        size: image height and width (48); fixes the grid (size / 8) for the flatten.
+        backbone: a :class:`Backbone` to share with other heads (one is built
+            otherwise).
+        padding: the backbone's padding when it is built here.
+    """
+
+    def __init__(
+        self,
+        readout: str = "flatten",
+        *,
+        size: int = 48,
+        backbone: Backbone | None = None,
+        padding: str = "circular",
+    ):
+        super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        self.readout = readout
+        """The readout, one of :data:`READOUTS` ("flatten" or "max")."""
+        self.backbone = backbone if backbone is not None else Backbone(padding=padding)
+        """The :class:`Backbone`, (N, 3, H, W) images -> (N, C, h, w) region features."""
+        if size % self.backbone.stride:
+            raise ValueError(
+                f"size must be a multiple of {self.backbone.stride}, got {size}"
+            )
+        self.grid = (size // self.backbone.stride, size // self.backbone.stride)
+        """(h, w), the grid of regions the backbone gives ((6, 6) for 48x48)."""
+        c = self.backbone.out_channels
+        inputs = c * self.grid[0] * self.grid[1] if readout == "flatten" else c
+        self.classifier = nn.Linear(inputs, 1)
+        """Linear C h w -> 1 (``"flatten"``) or C -> 1 (``"max"``)."""
+
+    def logits_from_features(self, f: torch.Tensor) -> torch.Tensor:
+        """(N, 1) logits from backbone features (N, C, h, w) (heads that share a
+        backbone compute its features once per batch, see ``helpers.train.fit``)."""
+        if tuple(f.shape[-2:]) != self.grid:
+            raise ValueError(
+                f"features of a {tuple(f.shape[-2:])} grid; this model was built for "
+                f"{self.grid}"
+            )
+        read = f.flatten(1) if self.readout == "flatten" else f.amax(dim=(2, 3))
+        return self.classifier(read)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) float images -> (N,) bird logits (positive = bird)."""
+        return self.logits_from_features(self.backbone(_check_images(images)))[:, 0]
 
 
 POSITIONS = ("learned", "none")

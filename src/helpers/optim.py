@@ -128,7 +128,7 @@ def minibatches(n: int, batch_size: int, *, seed: int) -> Iterator[np.ndarray]:
     >>> batches = list(minibatches(10, 4, seed=0))
     >>> [len(idx) for idx in batches]
     [4, 4, 2]
-    >>> sorted(np.concatenate(batches).tolist()) == list(range(10))  # each index once
+    >>> sorted(np.concatenate(batches).tolist()) == list(range(10))
     True
     """
     for name, value, low in (("n", n, 1), ("batch_size", batch_size, 1), ("seed", seed, 0)):

@@ -9,6 +9,7 @@ epochs asked for. It uses a GPU when one is present.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -106,8 +107,6 @@ def initial_weights(model: nn.Module, seed: int) -> nn.Module:
     this, on a copy (``model`` is untouched). Subtracting these weights from the
     trained ones shows what training changed.
     """
-    import copy
-
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -167,14 +166,25 @@ def _batch_loss(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor):
     return loss
 
 
+def _train_mode(models: dict[str, nn.Module], frozen: nn.Module | None) -> None:
+    """Every model in training mode, except a frozen part (its BatchNorm statistics
+    stay as they were)."""
+    for m in models.values():
+        m.train()
+    if frozen is not None:
+        frozen.eval()
+
+
 def _call_in_eval(
-    models: dict[str, nn.Module], callback: Callable[[int], None], epoch: int
+    models: dict[str, nn.Module],
+    callback: Callable[[int], None],
+    epoch: int,
+    frozen: nn.Module | None = None,
 ):
     for m in models.values():
         m.eval()
     callback(epoch)
-    for m in models.values():
-        m.train()
+    _train_mode(models, frozen)
 
 
 def fit(
@@ -189,6 +199,7 @@ def fit(
     targets: np.ndarray | None = None,
     on_epoch: Callable[[int], None] | None = None,
     progress: bool = True,
+    frozen: nn.Module | None = None,
 ) -> History:
     """Train ``model`` in place on ``scenes``; return its :class:`History`.
 
@@ -208,8 +219,15 @@ def fit(
             before training (epoch 0) and after each epoch (1, 2, ...), e.g. to record
             attention maps as training goes.
         progress: show a tqdm progress bar.
+        frozen: a part of the model(s) to keep as it is (e.g. a trained backbone):
+            neither re-initialised nor trained, its BatchNorm statistics fixed; the
+            rest trains on its features.
     """
     models = _models(model)
+    if frozen is not None and not any(
+        sub is frozen for m in models.values() for sub in m.modules()
+    ):
+        raise ValueError("frozen must be a part of the model(s), e.g. a head's backbone")
     scenes = _check_scenes(scenes)
     for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -222,13 +240,19 @@ def fit(
         raise ValueError(f"targets must be 0/1 of shape ({n}, Q), got {y.shape}")
 
     dev = device()
+    kept = None if frozen is None else copy.deepcopy(frozen.state_dict())
     torch.manual_seed(seed)
     for m in models.values():
         reset_parameters(m)
         m.to(dev).train()
+    params = _unique_parameters(models)
+    if frozen is not None:
+        frozen.load_state_dict(kept)
+        fixed = {id(p) for p in frozen.parameters()}
+        params = [p for p in params if id(p) not in fixed]
+        _train_mode(models, frozen)
     images = torch.from_numpy(scenes.images).to(dev)
     labels = torch.from_numpy(y.astype(np.float32)).to(dev)
-    params = _unique_parameters(models)
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     steps = -(-n // batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, one_cycle(epochs * steps))
@@ -237,7 +261,7 @@ def fit(
     start = time.perf_counter()
     bar = tqdm(total=epochs * steps, desc="training", unit="step", disable=not progress)
     if on_epoch is not None:
-        _call_in_eval(models, on_epoch, 0)
+        _call_in_eval(models, on_epoch, 0, frozen)
     for epoch in range(1, epochs + 1):
         perm = torch.randperm(n, generator=order).to(dev)
         total_loss = 0.0
@@ -254,7 +278,7 @@ def fit(
         history.loss.append(total_loss / n)
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}")
         if on_epoch is not None:
-            _call_in_eval(models, on_epoch, epoch)
+            _call_in_eval(models, on_epoch, epoch, frozen)
     bar.close()
     for m in models.values():
         m.eval()

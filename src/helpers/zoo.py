@@ -89,8 +89,10 @@ def key(recipe: Recipe) -> str:
     ...     return {"net": nn.Linear(2, 1)}
     >>> def run(progress=True):
     ...     return build(), {"accuracy": 1.0}
-    >>> recipe = Recipe("demo", build, run, modules=("helpers.train",), about="a demo")
-    >>> len(key(recipe)), key(recipe) == key(recipe)  # the same code, the same key
+    >>> recipe = Recipe(
+    ...     "demo", build, run, modules=("helpers.train",), about="a demo"
+    ... )
+    >>> len(key(recipe)), key(recipe) == key(recipe)  # same code, same key
     (16, True)
     >>> path(recipe).name
     'demo-....pt'

@@ -109,7 +109,8 @@ def largest_weight(frames: Sequence[dict[str, Any]]) -> float:
     """The largest weight of all the frames' maps (``frame["maps"]``, a dict of arrays):
     the fixed top of a colour scale.
 
-    >>> largest_weight([{"maps": {"a": np.array([0.2, 0.5])}}, {"maps": {"a": np.ones(1)}}])
+    >>> frames = [{"maps": {"a": np.array([0.2, 0.5]), "b": np.ones(1)}}]
+    >>> largest_weight(frames)
     1.0
     """
     return max(float(m.max()) for f in frames for m in f["maps"].values())

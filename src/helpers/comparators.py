@@ -1,0 +1,250 @@
+"""Chapter 4's strongest comparators: ordinary weights and max pooling beside the heads.
+
+Chapter 4 compares attention pooling with a fixed learned mask. The ordinary learned
+weights of a CNN's classifier are something else: the feature grid flattened and read
+by one linear layer, a weight for every channel at every position. And average
+pooling is not the only readout that ignores position: global max pooling does too.
+Here five readouts of one shared :class:`~helpers.models.Backbone` train together
+(one loss each, like chapter 4's three heads): :data:`COMPARATORS`.
+
+- :func:`comparator_experiment`: the left-half -> right-half test
+  (:mod:`helpers.left_right`) for all five, with each one's recall by position;
+- :func:`shift_invariance`: which readouts are invariant *by construction* to a
+  whole-cell circular shift of the image (circular padding makes the backbone's grid
+  shift with it; a readout that ignores where a cell is cannot tell);
+- :func:`backbone_controls`: what the attention head adds to its backbone, trained on
+  the average model's frozen backbone and on an untrained one;
+- :func:`head_parameters`: the numbers each head adds to the backbone.
+
+``experiments/comparators.py`` runs them over three seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers.inference import eval_mode
+from helpers.left_right import CLUTTER, position_data, recall_by_position
+from helpers.models import Backbone, PooledCNN, ReadoutCNN
+from helpers.scenes import Scenes, make_scenes
+from helpers.train import fit, predict_logits
+
+__all__ = [
+    "COMPARATORS",
+    "comparator_heads",
+    "head_parameters",
+    "measure_readouts",
+    "shift_invariance",
+    "comparator_experiment",
+    "backbone_controls",
+]
+
+COMPARATORS = {
+    "flatten": "flatten → linear",
+    "max": "max pooling",
+    "avg": "average pooling",
+    "mask": "fixed mask",
+    "attention": "attention pooling",
+}
+"""The five readouts by key, and how tables and figures name them."""
+
+
+def comparator_heads(
+    *, backbone: Backbone | None = None, padding: str = "circular"
+) -> dict[str, nn.Module]:
+    """The five readouts of :data:`COMPARATORS` on one shared backbone (built here
+    unless given); attention has one query, "bird"."""
+    shared = backbone if backbone is not None else Backbone(padding=padding)
+    return {
+        "flatten": ReadoutCNN("flatten", backbone=shared),
+        "max": ReadoutCNN("max", backbone=shared),
+        "avg": PooledCNN("avg", backbone=shared),
+        "mask": PooledCNN("mask", backbone=shared),
+        "attention": PooledCNN("attention", backbone=shared),
+    }
+
+
+def head_parameters(model: nn.Module) -> int:
+    """The learned numbers ``model`` adds to its backbone (its head alone).
+
+    >>> head_parameters(ReadoutCNN("max"))  # 64 weights and a bias
+    65
+    """
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(model, nn.Module) or not isinstance(backbone, nn.Module):
+        raise TypeError("model must be a torch nn.Module with a .backbone")
+    shared = {id(p) for p in backbone.parameters()}
+    return int(sum(p.numel() for p in model.parameters() if id(p) not in shared))
+
+
+def measure_readouts(
+    models: Mapping[str, nn.Module], scenes: Scenes
+) -> dict[str, dict[str, float]]:
+    """Each model's accuracy, recall (birds found) and false-alarm rate on ``scenes``."""
+    if not isinstance(scenes, Scenes):
+        raise TypeError(f"scenes must be a Scenes, got {type(scenes).__name__}")
+    bird = scenes.labels == 1
+    found = {}
+    for name, model in models.items():
+        said_bird = predict_logits(model, scenes.images) > 0
+        found[name] = {
+            "accuracy": float((said_bird == bird).mean()),
+            "recall": float(said_bird[bird].mean()),
+            "false_alarm": float(said_bird[~bird].mean()),
+        }
+    return found
+
+
+@torch.no_grad()
+def shift_invariance(
+    models: Mapping[str, nn.Module], images: np.ndarray | torch.Tensor, cells: int = 1
+) -> dict[str, float]:
+    """The largest change of each model's logit when the images are rolled circularly
+    by ``cells`` grid cells to the right (``cells`` x the backbone's stride pixels).
+
+    Zero up to rounding for a readout that ignores where a cell is (average, max,
+    attention pooling): the circular backbone's grid rolls with the image, and the
+    readout sees the same set of cells. Not zero for one with weights tied to
+    positions (the mask, flatten -> linear).
+
+    Args:
+        models: models with a ``.backbone`` (its ``stride`` is the cell size).
+        images: (N, 3, H, W) float images.
+        cells: how many cells to roll by.
+
+    Returns:
+        ``{name: max over images of |logit(rolled) - logit(image)|}``.
+    """
+    x = torch.as_tensor(np.asarray(images) if isinstance(images, np.ndarray) else images)
+    if x.ndim != 4 or x.shape[1] != 3 or not torch.is_floating_point(x):
+        raise ValueError("images must be float images of shape (N, 3, H, W)")
+    if isinstance(cells, bool) or not isinstance(cells, int):
+        raise ValueError(f"cells must be an int, got {cells!r}")
+    out = {}
+    for name, model in models.items():
+        shift = cells * model.backbone.stride
+        with eval_mode(model):
+            dev = next(model.parameters()).device
+            before = model(x.to(dev)).double()
+            after = model(torch.roll(x, shift, dims=3).to(dev)).double()
+        out[name] = float((after - before).abs().max())
+    return out
+
+
+def _anywhere(seed: int) -> Scenes:
+    """Cluttered scenes with birds anywhere, for the recall-by-position curves."""
+    return make_scenes(3000, distractors=CLUTTER, seed=1000 * seed + 4)
+
+
+@torch.no_grad()
+def _normalised(backbone: Backbone, images: np.ndarray) -> Backbone:
+    """An untrained backbone whose BatchNorm statistics are those of ``images``: random
+    filters, normalised activations (no gradient step; what BatchNorm would do)."""
+    norms = [m for m in backbone.modules() if isinstance(m, nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a plain average over every batch
+    backbone.train()
+    for i in range(0, len(images), 500):
+        backbone(torch.from_numpy(images[i : i + 500]))
+    for norm in norms:
+        norm.momentum = 0.1
+    return backbone.eval()
+
+
+def comparator_experiment(
+    seed: int,
+    *,
+    data: dict[str, Scenes] | None = None,
+    epochs: int = 6,
+    bins: int = 6,
+    progress: bool = True,
+) -> tuple[dict[str, nn.Module], dict[str, Any]]:
+    """Train the five readouts together on left-half birds; test them in both halves.
+
+    Args:
+        seed: the scenes (:func:`helpers.left_right.position_data`), the initial
+            weights and the batches.
+        data: the scenes of ``position_data(seed)`` when already made.
+        epochs: passes over the training scenes.
+        bins: bins of the bird's horizontal centre for the recall curves.
+        progress: show a progress bar.
+
+    Returns:
+        The trained models and ``{"left": ..., "right": ...}`` (each
+        :func:`measure_readouts`), ``"by_position"`` (``{"centres": (bins,) bin
+        centres, "recall": {name: (bins,)}}`` on birds anywhere), ``"head_parameters"``
+        and ``"seconds"`` (training time).
+    """
+    data = data if data is not None else position_data(seed)
+    models = comparator_heads()
+    history = fit(models, data["train"], epochs=epochs, seed=seed, progress=progress)
+    curves = recall_by_position(models, _anywhere(seed), bins=bins)
+    centres = (curves["edges"][:-1] + curves["edges"][1:]) / 2
+    result = {
+        "left": measure_readouts(models, data["left"]),
+        "right": measure_readouts(models, data["right"]),
+        "by_position": {
+            "centres": [float(c) for c in centres],
+            "recall": {n: [float(r) for r in v] for n, v in curves["recall"].items()},
+        },
+        "head_parameters": {n: head_parameters(m) for n, m in models.items()},
+        "seconds": history.seconds,
+    }
+    return models, result
+
+
+def backbone_controls(
+    seed: int,
+    *,
+    data: dict[str, Scenes] | None = None,
+    epochs: int = 6,
+    progress: bool = True,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """What the attention head adds to its backbone: three trainings on left-half birds.
+
+    1. ``"avg"``: average pooling with its own backbone, trained together;
+    2. ``"attention on avg's backbone"``: an attention head on that backbone, frozen
+       (trained features that already find birds; only the head learns);
+    3. ``"avg on untrained"`` and ``"attention on untrained"``: both heads on one
+       untrained, frozen backbone (random filters, BatchNorm statistics of the
+       training scenes; only the heads learn).
+
+    Returns:
+        ``{name: {"left": ..., "right": ...}}``, each a :func:`measure_readouts` row.
+    """
+    data = data if data is not None else position_data(seed)
+    avg = PooledCNN("avg")
+    fit(avg, data["train"], epochs=epochs, seed=seed, progress=progress)
+    on_avg = PooledCNN("attention", backbone=avg.backbone)
+    fit(
+        on_avg,
+        data["train"],
+        epochs=epochs,
+        seed=seed,
+        progress=progress,
+        frozen=avg.backbone,
+    )
+    torch.manual_seed(10_000 + seed)
+    untrained = _normalised(Backbone(), data["train"].images)
+    random_heads = {
+        "avg on untrained": PooledCNN("avg", backbone=untrained),
+        "attention on untrained": PooledCNN("attention", backbone=untrained),
+    }
+    fit(
+        random_heads,
+        data["train"],
+        epochs=epochs,
+        seed=seed,
+        progress=progress,
+        frozen=untrained,
+    )
+    models = {"avg": avg, "attention on avg's backbone": on_avg, **random_heads}
+    left = measure_readouts(models, data["left"])
+    right = measure_readouts(models, data["right"])
+    return {name: {"left": left[name], "right": right[name]} for name in models}

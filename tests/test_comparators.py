@@ -1,0 +1,119 @@
+"""helpers.comparators, helpers.models.ReadoutCNN and helpers.train.fit's frozen part."""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.comparators import (
+    COMPARATORS,
+    backbone_controls,
+    comparator_experiment,
+    comparator_heads,
+    head_parameters,
+    measure_readouts,
+    shift_invariance,
+)
+from helpers.left_right import position_data
+from helpers.models import Backbone, PooledCNN, ReadoutCNN
+from helpers.scenes import make_scenes
+from helpers.train import fit
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return position_data(seed=0, n_train=96, n_test=40)
+
+
+def test_readouts_give_one_logit_per_image():
+    images = torch.rand(5, 3, 48, 48)
+    for readout in ("flatten", "max"):
+        model = ReadoutCNN(readout).eval()
+        assert model(images).shape == (5,)
+        assert model.logits_from_features(model.backbone(images)).shape == (5, 1)
+    with pytest.raises(ValueError, match="readout must be one of"):
+        ReadoutCNN("mean")
+    with pytest.raises(ValueError, match="built for"):
+        ReadoutCNN("flatten")(torch.rand(2, 3, 40, 40))
+    with pytest.raises(ValueError, match="multiple of 8"):
+        ReadoutCNN("max", size=50)
+
+
+def test_max_readout_is_the_largest_value_of_each_channel():
+    model = ReadoutCNN("max").eval()
+    f = torch.randn(3, 64, 6, 6)
+    expected = model.classifier(f.flatten(2).max(dim=2).values)
+    torch.testing.assert_close(model.logits_from_features(f), expected)
+
+
+def test_five_heads_share_one_backbone_and_count_their_own_numbers():
+    heads = comparator_heads()
+    assert list(heads) == list(COMPARATORS)
+    assert len({id(m.backbone) for m in heads.values()}) == 1
+    counts = {n: head_parameters(m) for n, m in heads.items()}
+    assert counts == {
+        "flatten": 64 * 36 + 1,
+        "max": 64 + 1,
+        "avg": 64 + 1,
+        "mask": 36 + 64 + 1,
+        "attention": (64 * 32 + 32) + (64 * 64 + 64) + 32 + 64 + 1,
+    }
+    with pytest.raises(TypeError, match="backbone"):
+        head_parameters(torch.nn.Linear(2, 1))
+
+
+def test_position_blind_readouts_are_invariant_to_a_whole_cell_roll():
+    heads = comparator_heads()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        heads["mask"].mask_logits.normal_(0.0, 1.0)  # at zero the mask is uniform
+    images = make_scenes(6, seed=1).images
+    change = shift_invariance(heads, images)
+    for blind in ("max", "avg", "attention"):
+        assert change[blind] < 1e-6, (blind, change)
+    for tied in ("flatten", "mask"):
+        assert change[tied] > 1e-5, (tied, change)
+    with pytest.raises(ValueError, match="float images"):
+        shift_invariance(heads, images[0])
+
+
+def test_fit_keeps_a_frozen_backbone_as_it_was(tiny):
+    avg = PooledCNN("avg")
+    fit(avg, tiny["train"], epochs=1, seed=0, progress=False)
+    before = {k: v.clone() for k, v in avg.backbone.state_dict().items()}
+    head = PooledCNN("attention", backbone=avg.backbone)
+    start = head.key.weight.detach().clone()
+    fit(head, tiny["train"], epochs=1, seed=1, progress=False, frozen=avg.backbone)
+    for k, v in avg.backbone.state_dict().items():
+        assert torch.equal(v, before[k]), k  # weights and BatchNorm statistics
+    assert not torch.equal(head.key.weight, start)
+    with pytest.raises(ValueError, match="part of the model"):
+        fit(head, tiny["train"], epochs=1, seed=0, progress=False, frozen=Backbone())
+
+
+def test_measure_readouts_counts_what_each_model_says(tiny):
+    heads = comparator_heads()
+    got = measure_readouts(heads, tiny["left"])
+    assert set(got) == set(COMPARATORS)
+    for row in got.values():
+        assert set(row) == {"accuracy", "recall", "false_alarm"}
+        assert all(0.0 <= v <= 1.0 for v in row.values())
+    with pytest.raises(TypeError, match="Scenes"):
+        measure_readouts(heads, tiny["left"].images)
+
+
+def test_comparator_experiment_and_controls_report_every_model(tiny):
+    models, result = comparator_experiment(0, data=tiny, epochs=1, bins=3, progress=False)
+    assert set(models) == set(COMPARATORS)
+    assert set(result["left"]) == set(result["right"]) == set(COMPARATORS)
+    assert len(result["by_position"]["centres"]) == 3
+    assert all(len(r) == 3 for r in result["by_position"]["recall"].values())
+    assert result["head_parameters"]["flatten"] == 64 * 36 + 1
+    controls = backbone_controls(0, data=tiny, epochs=1, progress=False)
+    assert list(controls) == [
+        "avg",
+        "attention on avg's backbone",
+        "avg on untrained",
+        "attention on untrained",
+    ]
+    assert all(set(c) == {"left", "right"} for c in controls.values())
+    assert np.isfinite([c["right"]["accuracy"] for c in controls.values()]).all()
