@@ -6,6 +6,7 @@ import torch
 
 from helpers.comparators import (
     COMPARATORS,
+    CONTROLS,
     backbone_controls,
     comparator_experiment,
     comparator_heads,
@@ -109,11 +110,30 @@ def test_comparator_experiment_and_controls_report_every_model(tiny):
     assert all(len(r) == 3 for r in result["by_position"]["recall"].values())
     assert result["head_parameters"]["flatten"] == 64 * 36 + 1
     controls = backbone_controls(0, data=tiny, epochs=1, progress=False)
-    assert list(controls) == [
-        "avg",
-        "attention on avg's backbone",
-        "avg on untrained",
-        "attention on untrained",
-    ]
+    assert (
+        list(controls)
+        == list(CONTROLS)
+        == [
+            "avg",
+            "attention on avg's backbone",
+            "avg on untrained",
+            "attention on untrained",
+        ]
+    )
     assert all(set(c) == {"left", "right"} for c in controls.values())
     assert np.isfinite([c["right"]["accuracy"] for c in controls.values()]).all()
+
+
+def test_tables_read_every_committed_seed():
+    from helpers.comparators import controls_table, readout_over_seeds, readouts_table
+    from helpers.results import load
+
+    committed = load("comparators")
+    flatten = readout_over_seeds(committed, "readouts", "flatten", "right", "recall")
+    assert len(flatten) == len(committed["seeds"]) == 3
+    assert [r[0] for r in readouts_table(committed).rows] == list(COMPARATORS.values())
+    assert [r[0] for r in controls_table(committed).rows] == list(CONTROLS.values())
+    with pytest.raises(ValueError, match="part"):
+        readout_over_seeds(committed, "heads", "flatten", "right", "recall")
+    with pytest.raises(ValueError, match="unknown half"):
+        readout_over_seeds(committed, "readouts", "flatten", "top", "recall")

@@ -32,6 +32,7 @@ from helpers.inference import eval_mode
 from helpers.left_right import CLUTTER, position_data, recall_by_position
 from helpers.models import Backbone, PooledCNN, ReadoutCNN
 from helpers.scenes import Scenes, make_scenes
+from helpers.tables import Table, spread
 from helpers.train import fit, predict_logits
 
 __all__ = [
@@ -41,7 +42,11 @@ __all__ = [
     "measure_readouts",
     "shift_invariance",
     "comparator_experiment",
+    "CONTROLS",
     "backbone_controls",
+    "readout_over_seeds",
+    "readouts_table",
+    "controls_table",
 ]
 
 COMPARATORS = {
@@ -52,6 +57,15 @@ COMPARATORS = {
     "attention": "attention pooling",
 }
 """The five readouts by key, and how tables and figures name them."""
+
+
+CONTROLS = {
+    "avg": "average pooling, backbone trained with it",
+    "attention on avg's backbone": "attention, on that backbone frozen",
+    "avg on untrained": "average pooling, untrained backbone",
+    "attention on untrained": "attention, untrained backbone",
+}
+"""The models of :func:`backbone_controls` by key, and how tables name them."""
 
 
 def comparator_heads(
@@ -248,3 +262,72 @@ def backbone_controls(
     left = measure_readouts(models, data["left"])
     right = measure_readouts(models, data["right"])
     return {name: {"left": left[name], "right": right[name]} for name in models}
+
+
+# ----------------------------------------------------------------------------------
+# Reading the results: the committed seeds (experiments/comparators.json)
+
+
+def readout_over_seeds(
+    committed: Mapping[str, Any], part: str, name: str, half: str, key: str
+) -> list[float]:
+    """One number of the committed results for every seed, e.g.
+    ``readout_over_seeds(load("comparators"), "readouts", "flatten", "right", "recall")``.
+
+    Args:
+        committed: ``experiments/comparators.json`` as :func:`helpers.results.load`
+            reads it.
+        part: ``"readouts"`` (:func:`comparator_experiment`) or ``"controls"``
+            (:func:`backbone_controls`).
+        name: a readout (``"flatten"``, ...) or a control (``"avg on untrained"``, ...).
+        half: ``"left"`` or ``"right"``.
+        key: ``"accuracy"``, ``"recall"`` or ``"false_alarm"``.
+    """
+    if part not in ("readouts", "controls"):
+        raise ValueError(f"part must be 'readouts' or 'controls', got {part!r}")
+    if half not in ("left", "right") or key not in ("accuracy", "recall", "false_alarm"):
+        raise ValueError(f"unknown half {half!r} or key {key!r}")
+    seeds = [str(s) for s in committed["seeds"]]
+    if part == "readouts":
+        return [committed[part][s][half][name][key] for s in seeds]
+    return [committed[part][s][name][half][key] for s in seeds]
+
+
+def readouts_table(committed: Mapping[str, Any]) -> Table:
+    """The five readouts over the committed seeds: the numbers each head adds to the
+    backbone, accuracy in each half, recall on right-half birds; mean (range)."""
+    first = committed["readouts"][str(committed["seeds"][0])]
+    rows = [
+        [
+            COMPARATORS[name],
+            f"{first['head_parameters'][name]:,}",
+            spread(readout_over_seeds(committed, "readouts", name, "left", "accuracy")),
+            spread(readout_over_seeds(committed, "readouts", name, "right", "accuracy")),
+            spread(readout_over_seeds(committed, "readouts", name, "right", "recall")),
+        ]
+        for name in COMPARATORS
+    ]
+    seeds = ", ".join(map(str, committed["seeds"]))
+    return Table(
+        ["readout", "head's numbers", "accuracy, left", "accuracy, right", "recall, right"],
+        rows,
+        caption=f"Trained on left-half birds: mean (range) over seeds {seeds}",
+    )
+
+
+def controls_table(committed: Mapping[str, Any]) -> Table:
+    """The backbone controls over the committed seeds: accuracy in each half."""
+    rows = [
+        [CONTROLS[name]]
+        + [
+            spread(readout_over_seeds(committed, "controls", name, half, "accuracy"))
+            for half in ("left", "right")
+        ]
+        for name in CONTROLS
+    ]
+    seeds = ", ".join(map(str, committed["seeds"]))
+    return Table(
+        ["model", "accuracy, left", "accuracy, right"],
+        rows,
+        caption=f"What the head adds: mean (range) over seeds {seeds}",
+    )
