@@ -137,3 +137,24 @@ def test_tables_read_every_committed_seed():
         readout_over_seeds(committed, "heads", "flatten", "right", "recall")
     with pytest.raises(ValueError, match="unknown half"):
         readout_over_seeds(committed, "readouts", "flatten", "top", "recall")
+
+
+def test_a_frozen_part_gets_no_gradient_and_its_flags_come_back(tiny):
+    avg = PooledCNN("avg")
+    seen = []
+
+    def record(epoch):
+        seen.append(any(p.requires_grad for p in avg.backbone.parameters()))
+
+    fit(
+        avg,
+        tiny["train"],
+        epochs=1,
+        seed=0,
+        progress=False,
+        frozen=avg.backbone,
+        on_epoch=record,
+    )
+    assert seen == [False, False]  # off during training
+    assert all(p.requires_grad for p in avg.backbone.parameters())  # back after
+    assert all(p.grad is None for p in avg.backbone.parameters())

@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,6 +176,20 @@ def _train_mode(models: dict[str, nn.Module], frozen: nn.Module | None) -> None:
         frozen.eval()
 
 
+@contextmanager
+def _held(frozen: nn.Module | None) -> Iterator[None]:
+    """Gradients off for a frozen part while the rest trains (no backward pass through
+    it); each parameter's flag is restored after, also on an error."""
+    flags = [] if frozen is None else [(p, p.requires_grad) for p in frozen.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
 def _call_in_eval(
     models: dict[str, nn.Module],
     callback: Callable[[int], None],
@@ -260,25 +275,26 @@ def fit(
     history = History(device=str(dev))
     start = time.perf_counter()
     bar = tqdm(total=epochs * steps, desc="training", unit="step", disable=not progress)
-    if on_epoch is not None:
-        _call_in_eval(models, on_epoch, 0, frozen)
-    for epoch in range(1, epochs + 1):
-        perm = torch.randperm(n, generator=order).to(dev)
-        total_loss = 0.0
-        for i in range(steps):
-            idx = perm[i * batch_size : (i + 1) * batch_size]
-            x, t = images[idx], labels[idx]
-            loss = _batch_loss(models, x, t)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            total_loss += float(loss.detach()) * len(idx)
-            bar.update(1)
-        history.loss.append(total_loss / n)
-        bar.set_postfix(loss=f"{history.loss[-1]:.3f}")
+    with _held(frozen):  # no gradient flows into a frozen part
         if on_epoch is not None:
-            _call_in_eval(models, on_epoch, epoch, frozen)
+            _call_in_eval(models, on_epoch, 0, frozen)
+        for epoch in range(1, epochs + 1):
+            perm = torch.randperm(n, generator=order).to(dev)
+            total_loss = 0.0
+            for i in range(steps):
+                idx = perm[i * batch_size : (i + 1) * batch_size]
+                x, t = images[idx], labels[idx]
+                loss = _batch_loss(models, x, t)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                total_loss += float(loss.detach()) * len(idx)
+                bar.update(1)
+            history.loss.append(total_loss / n)
+            bar.set_postfix(loss=f"{history.loss[-1]:.3f}")
+            if on_epoch is not None:
+                _call_in_eval(models, on_epoch, epoch, frozen)
     bar.close()
     for m in models.values():
         m.eval()
