@@ -94,13 +94,15 @@ notebooks: $(STAMP) $(KERNEL_CONFIG)
 	$(PY) tools/execute_notebooks.py
 
 ## experiments: the three-seed results of chapters 2 to 6 into experiments/chapter2.json
-## (~15 min), chapter3.json (~10 min), chapter4.json (~16 min), chapter5.json (~20 min)
+## (~15 min), chapter3.json (~10 min), chapter4.json (~16 min), comparators.json (~6 min),
+## clutter_sweep.json (~25 min), chapter5.json (~20 min)
 ## and chapter6.json (~1 min)
 experiments: $(STAMP)
 	$(PY) experiments/chapter2.py
 	$(PY) experiments/chapter3.py
 	$(PY) experiments/chapter4.py
 	$(PY) experiments/comparators.py
+	$(PY) experiments/clutter_sweep.py
 	$(PY) experiments/chapter5.py
 	$(PY) experiments/chapter6.py
 

@@ -46,7 +46,8 @@ birds anywhere. From chapter 4's scenes to small birds among many distractors.""
 def bird_share(scenes: Scenes) -> float:
     """The mean share of a bird scene's pixels that are bird: the witness rate.
 
-    >>> round(bird_share(make_scenes(40, seed=0, bird_size=0.3, distractors=0)), 3)
+    >>> scenes = make_scenes(40, seed=0, bird_size=0.3, distractors=0)
+    >>> round(bird_share(scenes), 3)
     0.019
     """
     bird = scenes.labels == 1
