@@ -1,6 +1,6 @@
 """Chapter 4's clutter sweep over three seeds (``make experiments``, about 40 minutes).
 
-For each setting of :data:`helpers.clutter_sweep.SETTINGS` (bird size x clutter,
+For each setting of :data:`helpers.clutter_sweep.SWEEP_SETTINGS` (bird size x clutter,
 birds anywhere) and each seed, every readout of chapter 4's comparison (flatten ->
 linear, max, average, fixed mask, attention) trains with its own backbone and is
 tested on fresh scenes of that setting (:func:`helpers.clutter_sweep.sweep_run`).
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from helpers.clutter_sweep import SETTINGS, sweep_run
+from helpers.clutter_sweep import SWEEP_SETTINGS, sweep_run
 
 sys.path.insert(0, str(Path(__file__).parent))
 from chapter4 import commit, machine  # noqa: E402
@@ -35,11 +35,13 @@ def main() -> None:
         "commit": commit(),
         "machine": machine(),
         "seeds": list(SEEDS),
-        "settings": {k: {a: list(v) for a, v in s.items()} for k, s in SETTINGS.items()},
-        "runs": {setting: {} for setting in SETTINGS},
+        "settings": {
+            k: {a: list(v) for a, v in s.items()} for k, s in SWEEP_SETTINGS.items()
+        },
+        "runs": {setting: {} for setting in SWEEP_SETTINGS},
     }
     for seed in SEEDS:
-        for setting in SETTINGS:
+        for setting in SWEEP_SETTINGS:
             found = sweep_run(setting, seed, progress=False)
             results["runs"][setting][str(seed)] = found
             shown = ", ".join(

@@ -3,7 +3,7 @@
 import pytest
 
 from helpers.clutter_sweep import (
-    SETTINGS,
+    SWEEP_SETTINGS,
     bird_share,
     sweep_over_seeds,
     sweep_run,
@@ -15,14 +15,15 @@ from helpers.scenes import make_scenes
 
 
 def test_settings_go_from_chapter_4_to_small_birds_in_heavy_clutter():
-    assert list(SETTINGS)[0] == "chapter 4"
+    assert list(SWEEP_SETTINGS)[0] == "chapter 4"
     shares = {
-        s: bird_share(sweep_scenes(s, 0, n_train=8, n_test=300)["test"]) for s in SETTINGS
+        s: bird_share(sweep_scenes(s, 0, n_train=8, n_test=300)["test"])
+        for s in SWEEP_SETTINGS
     }
     assert shares["small birds"] < 0.5 * shares["chapter 4"]
     low, high = (
-        SETTINGS["chapter 4"]["distractors"],
-        SETTINGS["heavy clutter"]["distractors"],
+        SWEEP_SETTINGS["chapter 4"]["distractors"],
+        SWEEP_SETTINGS["heavy clutter"]["distractors"],
     )
     assert high[0] > low[1]
     with pytest.raises(ValueError, match="setting must be one of"):
@@ -53,12 +54,12 @@ def test_the_table_reads_every_setting_and_seed():
             str(seed): {"bird_share": 0.02, **{n: {"accuracy": 0.9} for n in COMPARATORS}}
             for seed in (0, 1)
         }
-        for s in SETTINGS
+        for s in SWEEP_SETTINGS
     }
     committed = {"seeds": [0, 1], "runs": runs}
     assert sweep_over_seeds(committed, "heavy clutter", "max") == [0.9, 0.9]
     table = sweep_table(committed)
-    assert len(table.rows) == len(SETTINGS)
+    assert len(table.rows) == len(SWEEP_SETTINGS)
     assert table.rows[0][0].startswith("chapter 4 (bird 2.0% of a scene)")
     with pytest.raises(ValueError, match="unknown setting"):
         sweep_over_seeds(committed, "fog", "max")

@@ -4,7 +4,7 @@ On chapter 4's scenes every position-blind readout reached the same accuracy, an
 attention head added nothing to a trained backbone. Concentrating on the bird could
 only matter when the bird is a small share of the evidence: a small bird among many
 distractors, what multiple-instance learning calls a low *witness rate* (Ilse et al.
-2018). :data:`SETTINGS` is a 2 x 2 sweep of bird size and clutter, birds anywhere;
+2018). :data:`SWEEP_SETTINGS` is a 2 x 2 sweep of bird size and clutter, birds anywhere;
 :func:`sweep_run` trains each readout of :data:`helpers.comparators.COMPARATORS` with
 its **own** backbone (a head that concentrates may also teach its backbone
 differently) and measures it on fresh scenes of the same setting.
@@ -25,7 +25,7 @@ from helpers.tables import Table, spread
 from helpers.train import fit
 
 __all__ = [
-    "SETTINGS",
+    "SWEEP_SETTINGS",
     "bird_share",
     "sweep_scenes",
     "sweep_run",
@@ -33,7 +33,7 @@ __all__ = [
     "sweep_table",
 ]
 
-SETTINGS = {
+SWEEP_SETTINGS = {
     "chapter 4": {"bird_size": (0.22, 0.42), "distractors": (2, 6)},
     "small birds": {"bird_size": (0.15, 0.22), "distractors": (2, 6)},
     "heavy clutter": {"bird_size": (0.22, 0.42), "distractors": (8, 12)},
@@ -59,9 +59,9 @@ def bird_share(scenes: Scenes) -> float:
 def sweep_scenes(setting: str, seed: int, n_train: int = 6000, n_test: int = 2000):
     """Training and test scenes of one setting: ``{"train": ..., "test": ...}``, with
     different seeds derived from ``seed`` (no test scene is a training scene)."""
-    if setting not in SETTINGS:
-        raise ValueError(f"setting must be one of {list(SETTINGS)}, got {setting!r}")
-    kw = SETTINGS[setting]
+    if setting not in SWEEP_SETTINGS:
+        raise ValueError(f"setting must be one of {list(SWEEP_SETTINGS)}, got {setting!r}")
+    kw = SWEEP_SETTINGS[setting]
     return {
         "train": make_scenes(n_train, seed=2000 * seed + 11, **kw),
         "test": make_scenes(n_test, seed=2000 * seed + 12, **kw),
@@ -106,7 +106,7 @@ def sweep_over_seeds(
     committed: Mapping[str, Any], setting: str, name: str, key: str = "accuracy"
 ) -> list[float]:
     """One number of ``experiments/clutter_sweep.json`` for every seed."""
-    if setting not in SETTINGS or name not in COMPARATORS:
+    if setting not in SWEEP_SETTINGS or name not in COMPARATORS:
         raise ValueError(f"unknown setting {setting!r} or readout {name!r}")
     return [committed["runs"][setting][str(s)][name][key] for s in committed["seeds"]]
 
@@ -114,7 +114,7 @@ def sweep_over_seeds(
 def sweep_table(committed: Mapping[str, Any]) -> Table:
     """Test accuracy of each readout in each setting: mean (range) over the seeds."""
     rows = []
-    for setting in SETTINGS:
+    for setting in SWEEP_SETTINGS:
         share = np.mean(
             [committed["runs"][setting][str(s)]["bird_share"] for s in committed["seeds"]]
         )
