@@ -30,8 +30,17 @@ MATHJAX := _mathjax/mathjax/tex-mml-chtml.js
 $(MATHJAX): $(NODE)
 	rm -rf _mathjax && mkdir -p _mathjax && cp -r node_modules/mathjax/es5 _mathjax/mathjax
 
+# Sphinx re-reads only the pages that changed, and jupyter-cache keys a notebook by its
+# code cells alone: after a change to the helpers or to a committed result the book
+# would show the old outputs. Both caches are dropped when any of them is newer than
+# the last build (every notebook then runs again).
+BOOK_INPUTS := _build/.book-inputs
+$(BOOK_INPUTS): $(shell find src/helpers -name '*.py') $(wildcard experiments/*.json)
+	rm -rf _build/.jupyter_cache _build/.doctrees
+	mkdir -p _build && touch $@
+
 ## book: execute every notebook and build the HTML book into _build/html (warnings fail)
-book: $(STAMP) $(KERNEL_CONFIG) $(MATHJAX)
+book: $(STAMP) $(KERNEL_CONFIG) $(MATHJAX) $(BOOK_INPUTS)
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).

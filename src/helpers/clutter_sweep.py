@@ -30,6 +30,7 @@ __all__ = [
     "sweep_scenes",
     "sweep_run",
     "sweep_over_seeds",
+    "SHORT_NAMES",
     "sweep_table",
 ]
 
@@ -111,21 +112,35 @@ def sweep_over_seeds(
     return [committed["runs"][setting][str(s)][name][key] for s in committed["seeds"]]
 
 
+SHORT_NAMES = {
+    "chapter 4": "chapter 4",
+    "small birds": "small birds",
+    "heavy clutter": "heavy clutter",
+    "small birds, heavy clutter": "both",
+}
+"""How the sweep's table heads each setting's column (the last is both changes)."""
+
+
 def sweep_table(committed: Mapping[str, Any]) -> Table:
-    """Test accuracy of each readout in each setting: mean (range) over the seeds."""
-    rows = []
-    for setting in SWEEP_SETTINGS:
-        share = np.mean(
-            [committed["runs"][setting][str(s)]["bird_share"] for s in committed["seeds"]]
-        )
-        rows.append(
-            [f"{setting} (bird {share:.1%} of a scene)"]
-            + [spread(sweep_over_seeds(committed, setting, n)) for n in COMPARATORS]
-        )
-    seeds = ", ".join(map(str, committed["seeds"]))
+    """Test accuracy of each readout (rows) in each setting (columns): mean (range)
+    over the seeds; the caption gives each setting's bird share."""
+    seeds = [str(s) for s in committed["seeds"]]
+    shares = ", ".join(
+        f"{SHORT_NAMES[setting]} "
+        f"{np.mean([committed['runs'][setting][s]['bird_share'] for s in seeds]):.1%}"
+        for setting in SWEEP_SETTINGS
+    )
+    short = {"flatten": "flatten", "max": "max", "avg": "average", "mask": "mask"}
+    rows = [
+        [short.get(name, name)]
+        + [spread(sweep_over_seeds(committed, setting, name)) for setting in SWEEP_SETTINGS]
+        for name in COMPARATORS
+    ]
     return Table(
-        ["setting", *COMPARATORS.values()],
+        ["readout", *SHORT_NAMES.values()],
         rows,
-        caption=f"Test accuracy, each readout with its own backbone: mean (range) "
-        f"over seeds {seeds}",
+        caption=f"Test accuracy of each readout (flatten -> linear, max, average, the "
+        f"fixed mask, attention pooling) with its own backbone, mean (range) over "
+        f'seeds {", ".join(seeds)}; "both": small birds in heavy clutter. The bird '
+        f"is this share of a bird scene: {shares}",
     )

@@ -309,9 +309,11 @@ def readouts_table(committed: Mapping[str, Any]) -> Table:
     ]
     seeds = ", ".join(map(str, committed["seeds"]))
     return Table(
-        ["readout", "head's numbers", "accuracy, left", "accuracy, right", "recall, right"],
+        ["readout", "numbers", "left", "right", "recall, right"],
         rows,
-        caption=f"Trained on left-half birds: mean (range) over seeds {seeds}",
+        caption="Trained on left-half birds: the numbers each head adds to the "
+        "backbone, accuracy on birds in the left and in the right half, and recall on "
+        f"right-half birds; mean (range) over seeds {seeds}",
     )
 
 
