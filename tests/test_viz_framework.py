@@ -281,3 +281,88 @@ def test_colour_bar_is_an_image_widget_of_its_height():
     assert bytes(bar.value).startswith(b"\x89PNG")
     assert (int(bar.width), int(bar.height)) == (90, 150)
     assert "explorer-colorbar" in bar._dom_classes
+
+
+def test_build_wires_every_control_to_one_redraw():
+    import ipywidgets as w
+
+    from helpers.explorers.framework import build
+
+    controls = {"a": w.IntSlider(1, min=0, max=5), "b": w.IntSlider(2, min=0, max=5)}
+    shown = []
+    explorer = build(
+        "sum explorer",
+        controls=controls,
+        frame=lambda a, b: {"sum": a + b},
+        show=shown.append,
+        live=w.VBox(list(controls.values())),
+        static="<p>static</p>",
+    )
+    assert shown == [{"sum": 3}]  # drawn once at once
+    controls["b"].value = 4
+    assert shown[-1] == {"sum": 5}
+    assert repr(explorer) == "Explorer('sum explorer')"
+    with pytest.raises(ValueError, match="at least one control"):
+        build("none", controls={}, frame=dict, show=print, live=None, static="x")
+
+
+def test_bird_sliders_and_sweep_span_the_reachable_centres():
+    from helpers.explorers.framework import bird_sliders, bird_sweep
+
+    (y_low, y_high), (x_low, x_high) = scene_reach(0.5)
+    sliders = bird_sliders(0.5, x=None)
+    assert (sliders["x"].min, sliders["x"].max, sliders["x"].value) == (
+        x_low,
+        x_high,
+        x_low,
+    )
+    assert (sliders["y"].min, sliders["y"].max) == (y_low, y_high)
+    sweep = bird_sweep(lambda y, x: (y, x), 0.5, 3, y=0.4)
+    assert sweep == [(0.4, x_low), (0.4, (x_low + x_high) / 2), (0.4, x_high)]
+    with pytest.raises(ValueError, match="at least 2"):
+        bird_sweep(lambda y, x: None, 0.5, 1)
+
+
+def test_blit_view_redraws_only_its_moving_artists():
+    from io import BytesIO
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from helpers.explorers.framework import BlitView
+
+    fig = Figure(figsize=(2, 1), dpi=DPI)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    (point,) = ax.plot([0.5], [0.5], "o", color="red", animated=True, ms=10)
+    view = BlitView(fig)
+    view.animate(point)
+    with pytest.raises(RuntimeError, match="freeze"):
+        view.png()
+    view.freeze()
+    first = np.asarray(Image.open(BytesIO(view.png())).convert("RGB"))
+    point.set_data([0.1], [0.5])
+    moved = np.asarray(Image.open(BytesIO(view.png())).convert("RGB"))
+    assert first.shape == (100, 200, 3)
+    red = lambda im: (im[..., 0] > 200) & (im[..., 1] < 80)  # noqa: E731
+    assert red(first)[:, 90:110].any() and not red(moved)[:, 90:110].any()
+    assert red(moved)[:, 10:30].any()
+
+
+def test_map_panels_draw_each_map_on_one_fixed_scale():
+    from helpers.explorers.maps import MapPanels
+    from helpers.explorers.png import overlay_png
+
+    scene = render_scene((0.5, 0.5), seed=0)
+    maps = {"a": np.full((6, 6), 1 / 36), "b": np.eye(6) / 6}
+    panels = MapPanels(maps, vmax=0.5, clipped=True, label="weight", side=120, scale=3)
+    panels.show(scene.images[0], maps, scene.masks[0], {"a": "flat", "b": "diagonal"})
+    for name, weights in maps.items():
+        expected = overlay_png(
+            scene.images[0], weights, mask=scene.masks[0], vmax=0.5, scale=3
+        )
+        assert panels.pictures[name].value == expected
+    assert [panels.captions[n].value for n in maps] == ["flat", "diagonal"]
+    assert len(panels.row().children) == 3  # two boxes and the colour bar
+    assert len(panels.boxes(["b"])) == 1
