@@ -103,7 +103,9 @@ def test_measure_readouts_counts_what_each_model_says(tiny):
 
 
 def test_comparator_experiment_and_controls_report_every_model(tiny):
-    models, result = comparator_experiment(0, data=tiny, epochs=1, bins=3, progress=False)
+    models, result = comparator_experiment(
+        0, data=tiny, epochs=1, bins=3, n_anywhere=120, progress=False
+    )
     assert set(models) == set(COMPARATORS)
     assert set(result["left"]) == set(result["right"]) == set(COMPARATORS)
     assert len(result["by_position"]["centres"]) == 3

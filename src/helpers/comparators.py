@@ -150,9 +150,9 @@ def shift_invariance(
     return out
 
 
-def _anywhere(seed: int) -> Scenes:
+def _anywhere(seed: int, n: int) -> Scenes:
     """Cluttered scenes with birds anywhere, for the recall-by-position curves."""
-    return make_scenes(3000, distractors=CLUTTER, seed=1000 * seed + 4)
+    return make_scenes(n, distractors=CLUTTER, seed=1000 * seed + 4)
 
 
 @torch.no_grad()
@@ -177,6 +177,7 @@ def comparator_experiment(
     data: dict[str, Scenes] | None = None,
     epochs: int = 6,
     bins: int = 6,
+    n_anywhere: int = 3000,
     progress: bool = True,
 ) -> tuple[dict[str, nn.Module], dict[str, Any]]:
     """Train the five readouts together on left-half birds; test them in both halves.
@@ -187,6 +188,7 @@ def comparator_experiment(
         data: the scenes of ``position_data(seed)`` when already made.
         epochs: passes over the training scenes.
         bins: bins of the bird's horizontal centre for the recall curves.
+        n_anywhere: scenes with birds anywhere for those curves.
         progress: show a progress bar.
 
     Returns:
@@ -198,7 +200,7 @@ def comparator_experiment(
     data = data if data is not None else position_data(seed)
     models = comparator_heads()
     history = fit(models, data["train"], epochs=epochs, seed=seed, progress=progress)
-    curves = recall_by_position(models, _anywhere(seed), bins=bins)
+    curves = recall_by_position(models, _anywhere(seed, n_anywhere), bins=bins)
     centres = (curves["edges"][:-1] + curves["edges"][1:]) / 2
     result = {
         "left": measure_readouts(models, data["left"]),
