@@ -71,20 +71,15 @@ CLAIMS := $(abspath _build/claims-nbval.jsonl)
 
 ## test: build the book, then the helper tests and the browser test of the built book,
 ## every notebook against its saved outputs (nbval: another thread count, an empty
-## model cache), and lint. nbval and then the book's browser test run beside the other
-## tests, not after them: at one thread nbval leaves the second core to them, and the
-## two halves take about as long (their reports follow the others').
+## model cache), and lint. nbval runs beside the other tests, not after them: at one
+## thread it leaves the second core to them (its report follows theirs).
 test: $(STAMP) $(KERNEL_CONFIG) $(NODE) $(CHROMIUM) book
 	rm -rf $(NBVAL_ZOO) $(CLAIMS) && mkdir -p _build
 	( $(OFFLINE) $(NBVAL) COURSE_CLAIM_LOG=$(CLAIMS) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks > _build/nbval.log 2>&1; n=$$?; \
-	  $(OFFLINE) $(PY) -m pytest -p no:cacheprovider tests/test_book_browser.py > _build/browser.log 2>&1; b=$$?; \
-	  [ $$n = 0 ] && [ $$b = 0 ] ) & \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks > _build/nbval.log 2>&1 ) & \
 	nbval=$$!; trap 'kill $$nbval 2>/dev/null' INT TERM; \
-	$(OFFLINE) $(PY) -m pytest --durations=12 tests --ignore=tests/test_book_browser.py; tests=$$?; \
+	$(OFFLINE) $(PY) -m pytest --durations=12 tests; tests=$$?; \
 	wait $$nbval; notebooks=$$?; \
-	echo "--- the built book in a browser (tests/test_book_browser.py, _build/browser.log) ---"; \
-	cat _build/browser.log; \
 	echo "--- nbval at $(NBVAL_THREADS) thread(s), an empty model cache (_build/nbval.log) ---"; \
 	cat _build/nbval.log; \
 	echo "--- the claims closest to failing in that run (tools/claim_margins.py) ---"; \
