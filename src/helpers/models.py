@@ -238,6 +238,13 @@ class Backbone(nn.Module):
         """(N, 3, H, W) -> (N, C, H / stride, W / stride)."""
         return self.net(images)
 
+    def grid_for(self, size: int) -> tuple[int, int]:
+        """(h, w), the grid of regions for ``size`` x ``size`` images (a multiple of
+        :attr:`stride`): (6, 6) for 48 x 48 with the default channels."""
+        if size % self.stride:
+            raise ValueError(f"size must be a multiple of {self.stride}, got {size}")
+        return (size // self.stride, size // self.stride)
+
 
 def _check_images(images: object) -> torch.Tensor:
     if not isinstance(images, torch.Tensor):
@@ -290,11 +297,7 @@ class PooledCNN(nn.Module):
         """The pooling head, one of :data:`POOLS` ("avg", "mask" or "attention")."""
         self.backbone = backbone if backbone is not None else Backbone(padding=padding)
         """The :class:`Backbone`, (N, 3, H, W) images -> (N, C, h, w) region features."""
-        if size % self.backbone.stride:
-            raise ValueError(
-                f"size must be a multiple of {self.backbone.stride}, got {size}"
-            )
-        self.grid = (size // self.backbone.stride, size // self.backbone.stride)
+        self.grid = self.backbone.grid_for(size)
         """(h, w), the grid of regions the pooling weights cover ((6, 6) for 48x48)."""
         c = self.backbone.out_channels
         self.n_queries = queries
@@ -433,11 +436,7 @@ class ReadoutCNN(nn.Module):
         """The readout, one of :data:`READOUTS` ("flatten" or "max")."""
         self.backbone = backbone if backbone is not None else Backbone(padding=padding)
         """The :class:`Backbone`, (N, 3, H, W) images -> (N, C, h, w) region features."""
-        if size % self.backbone.stride:
-            raise ValueError(
-                f"size must be a multiple of {self.backbone.stride}, got {size}"
-            )
-        self.grid = (size // self.backbone.stride, size // self.backbone.stride)
+        self.grid = self.backbone.grid_for(size)
         """(h, w), the grid of regions the backbone gives ((6, 6) for 48x48)."""
         c = self.backbone.out_channels
         inputs = c * self.grid[0] * self.grid[1] if readout == "flatten" else c
