@@ -306,16 +306,13 @@ def chapter5() -> tuple[dict[str, Any], Any]:
 
 
 def chapter6(ch4: Any, ch5: Any) -> tuple[dict[str, Any], Any]:
-    """Chapter 6's own training (its recipe: logistic regression and the MLP on
-    left-half birds), and the six models its explorer shows."""
-    from helpers.recipes import RECIPES
+    """Chapter 6's own training (its recipe: a flatten -> linear readout on chapter 4's
+    backbone, frozen, left-half birds), and the five models its explorer shows."""
+    from helpers.comparators import flatten_on_backbone
 
-    pixels, info = RECIPES["chapter6-pixels"].run(progress=False)
-    accuracy = {
-        half: {name: info[half][name]["accuracy"] for name in pixels}
-        for half in ("left", "right")
-    }
-    models = {**pixels, **ch4[0], "vit": ch5}
+    flatten, info = flatten_on_backbone(ch4[0]["avg"].backbone, 0, progress=False)
+    accuracy = {half: info[half]["flatten"]["accuracy"] for half in ("left", "right")}
+    models = {"flatten": flatten, **ch4[0], "vit": ch5}
     return {"seconds": info["seconds"], "test_accuracy": accuracy}, models
 
 
@@ -545,7 +542,7 @@ def main() -> int:
         "chapter 4 (three heads, shared backbone)": ch4,
         "chapter 5 (two hybrid ViTs, left-half birds)": ch5["hybrids"],
         "chapter 5 (pure ViT, 2,000 birds anywhere)": ch5["pure"],
-        "chapter 6 (logistic regression and MLP, left-half birds)": ch6,
+        "chapter 6 (flatten readout on chapter 4's backbone, left-half birds)": ch6,
         "budget": budget_model(),
     }
     results["bench_peak_mb"] = peak_mb()

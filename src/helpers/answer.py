@@ -4,14 +4,19 @@ Every model of the course multiplies something over the image's positions in its
 forward pass. What differs is where those numbers come from:
 
 - ``"none"``: every position gets the same weight (average pooling);
-- ``"fixed"``: parameters, the same for every image (logistic regression's and the
-  MLP's first-layer weights, one per pixel; the fixed learned mask);
+- ``"fixed"``: parameters, the same for every image (a flatten -> linear readout's
+  weights, one per channel and cell; logistic regression's and the MLP's first-layer
+  weights, one per pixel; the fixed learned mask);
 - ``"computed from the input"``: activations, different for different images
-  (attention pooling, a vision transformer's class-token attention).
+  (attention pooling, a vision transformer's class-token attention; also max
+  pooling's choice of cell).
 
 :func:`position_weights` returns those numbers for each image, and
 :func:`weighting_kind` decides which of the three they are by comparing images: a
-yes/no the code computes, not a label typed into a table.
+yes/no the code computes, not a label typed into a table. :func:`what_matters` gives
+every model's "what matters here" map, the ones it multiplies by and the ones read off
+it; :func:`pixel_run` trains logistic regression and the MLP on chapter 4's scenes
+(they stay at chance there, which is why they are not rows of :data:`ROWS`).
 """
 
 from __future__ import annotations
@@ -23,12 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers.cam import class_activation_map
+from helpers.cam import cell_contributions, class_activation_map
 from helpers.inference import eval_mode
 from helpers.left_right import position_data
-from helpers.models import MLP, PooledCNN, ViT
+from helpers.models import MLP, PooledCNN, ReadoutCNN, ViT
 from helpers.rollout import class_attention
-from helpers.saliency import saliency
 from helpers.train import MLP_LR, evaluate, fit
 
 __all__ = [
@@ -52,14 +56,15 @@ KINDS = ("none", "fixed", "computed from the input")
 
 
 ROWS = {
-    "linear": "logistic regression",
-    "mlp": "MLP",
+    "flatten": "CNN, flatten → linear",
     "avg": "CNN, average pooling",
     "mask": "CNN, fixed mask",
     "attention": "CNN, attention pooling",
     "vit": "ViT (hybrid)",
 }
-"""The course's models as chapter 6 compares them: key -> name."""
+"""The course's models as chapter 6 compares them: key -> name. All read chapter 4's
+convolutional features (the flatten readout on chapter 4's backbone, frozen; the ViT
+on a backbone of its own); the pixel models, at chance on these scenes, are not rows."""
 
 
 def position_weights(model: nn.Module, images: torch.Tensor) -> np.ndarray:
@@ -70,6 +75,9 @@ def position_weights(model: nn.Module, images: torch.Tensor) -> np.ndarray:
       (computed by autograd, so nothing is assumed): (N, units, 3, H, W), at most the
       first 8 units;
     - :class:`~helpers.models.PooledCNN`: its pooling weights, (N, h, w);
+    - :class:`~helpers.models.ReadoutCNN`: ``"flatten"``, its classifier's weight on
+      each channel at each cell, (N, C, h, w) (the same for every image); ``"max"``,
+      1 where each channel takes its largest value and 0 elsewhere, (N, C, h, w);
     - :class:`~helpers.models.ViT`: its class token's last-layer attention over the
       cells (heads averaged), (N, h, w).
 
@@ -79,6 +87,8 @@ def position_weights(model: nn.Module, images: torch.Tensor) -> np.ndarray:
         raise ValueError("images must be a float torch tensor of shape (N, 3, H, W)")
     if isinstance(model, PooledCNN):
         return model.pool_weights(images).cpu().numpy().astype(np.float64)
+    if isinstance(model, ReadoutCNN):
+        return _readout_weights(model, images)
     if isinstance(model, ViT):
         return class_attention(model.attention_maps(images))
     if isinstance(model, MLP):
@@ -92,8 +102,22 @@ def position_weights(model: nn.Module, images: torch.Tensor) -> np.ndarray:
         ]
         return torch.stack(grads, dim=1).detach().cpu().numpy().astype(np.float64)
     raise TypeError(
-        f"model must be a helpers.models MLP, PooledCNN or ViT, got {type(model).__name__}"
+        "model must be a helpers.models MLP, PooledCNN, ReadoutCNN or ViT, got "
+        f"{type(model).__name__}"
     )
+
+
+@torch.no_grad()
+def _readout_weights(model: ReadoutCNN, images: torch.Tensor) -> np.ndarray:
+    """A ReadoutCNN's weights over its cells, per channel: (N, C, h, w)."""
+    with eval_mode(model):
+        f = model.backbone(images.to(next(model.parameters()).device))  # (N, C, h, w)
+    if model.readout == "flatten":
+        w = model.classifier.weight[0].view(f.shape[1:])
+        return w.expand_as(f).cpu().numpy().astype(np.float64)
+    top = f.flatten(2).argmax(dim=2)  # (N, C): each channel's largest cell
+    chosen = torch.nn.functional.one_hot(top, f.shape[2] * f.shape[3])
+    return chosen.view(f.shape).cpu().numpy().astype(np.float64)
 
 
 def weighting_kind(model: nn.Module, images: torch.Tensor, *, atol: float = 1e-6) -> str:
@@ -110,7 +134,7 @@ def weighting_kind(model: nn.Module, images: torch.Tensor, *, atol: float = 1e-6
     if not np.allclose(weights, weights[:1], atol=atol):
         return "computed from the input"
     flat = weights.reshape(len(weights), -1)
-    if isinstance(model, MLP):  # one weight per pixel for each unit
+    if isinstance(model, (MLP, ReadoutCNN)):  # one weight per position for each unit
         flat = weights.reshape(len(weights), weights.shape[1], -1)
     if np.allclose(flat, flat[..., :1], atol=atol):
         return "none"
@@ -198,44 +222,44 @@ def pixel_run(
 
 
 MAP_NAMES = {
-    "linear": "logistic regression",
+    "flatten": "flatten's weights",
     "mask": "fixed mask",
     "attention": "attention pooling",
     "vit": "ViT class token",
-    "mlp": "MLP saliency",
+    "flatten_terms": "flatten's W·f",
     "avg": "avg pooling's CAM",
 }
-"""Each model's key in the models dict, and how chapter 6 names its map."""
-MULTIPLIED = ("linear", "mask", "attention", "vit")
+"""Each map's key and how chapter 6 names it (the models' keys are :data:`ROWS`)."""
+MULTIPLIED = ("flatten", "mask", "attention", "vit")
 """The maps the forward pass multiplies by."""
-READ_OFF = ("mlp", "avg")
+READ_OFF = ("flatten_terms", "avg")
 """The maps read off a trained model after the fact."""
+
+_EXPECTED = {
+    "flatten": 'ReadoutCNN("flatten")',
+    "avg": 'PooledCNN("avg")',
+    "mask": 'PooledCNN("mask")',
+    "attention": 'PooledCNN("attention")',
+    "vit": "ViT()",
+}
 
 
 def check_models(models: object) -> dict[str, nn.Module]:
-    """``models`` as a dict, checked: the six keys of :data:`MAP_NAMES`, each the model
+    """``models`` as a dict, checked: the five keys of :data:`ROWS`, each the model
     chapter 6 expects there (``TypeError``/``ValueError`` saying which is not)."""
-    expected = {
-        "linear": "MLP(hidden=())",
-        "mlp": "MLP()",
-        "avg": 'PooledCNN("avg")',
-        "mask": 'PooledCNN("mask")',
-        "attention": 'PooledCNN("attention")',
-        "vit": "ViT()",
-    }
-    if not isinstance(models, Mapping) or set(models) != set(expected):
+    if not isinstance(models, Mapping) or set(models) != set(_EXPECTED):
         got = sorted(models) if isinstance(models, Mapping) else type(models).__name__
-        raise ValueError(f"models must be a dict with keys {sorted(expected)}, got {got}")
+        raise ValueError(f"models must be a dict with keys {sorted(_EXPECTED)}, got {got}")
     for name, model in models.items():
-        if name in ("linear", "mlp"):
-            ok = isinstance(model, MLP) and (len(model.layers) == 1) == (name == "linear")
+        if name == "flatten":
+            ok = isinstance(model, ReadoutCNN) and model.readout == "flatten"
         elif name == "vit":
             ok = isinstance(model, ViT)
         else:
             ok = isinstance(model, PooledCNN) and model.pool == name
         if not ok:
             raise TypeError(
-                f"models[{name!r}] must be a {expected[name]}, got {type(model).__name__}"
+                f"models[{name!r}] must be a {_EXPECTED[name]}, got {type(model).__name__}"
             )
     return dict(models)
 
@@ -250,31 +274,33 @@ def _share(maps: np.ndarray) -> np.ndarray:
 def what_matters(
     models: Mapping[str, nn.Module], images: np.ndarray | torch.Tensor
 ) -> dict[str, np.ndarray]:
-    """Every model's map of each image, non-negative and summing to 1.
+    """Every map of :data:`MAP_NAMES` for each image, non-negative and summing to 1.
 
     Args:
-        models: ``{"linear", "mlp", "avg", "mask", "attention", "vit"}``: logistic
-            regression (``MLP(hidden=())``), the MLP, and chapter 4's three heads and
-            chapter 5's ViT (:func:`helpers.recipes.course_models`).
+        models: ``{"flatten", "avg", "mask", "attention", "vit"}``: a flatten ->
+            linear readout, chapter 4's three heads and chapter 5's ViT
+            (:func:`helpers.recipes.course_models`).
         images: (N, 3, H, W) float images.
 
     Returns:
-        ``{name: maps}``: (N, H, W) for ``"linear"`` (the size of its weights, summed
-        over colours: the same for every image) and ``"mlp"`` (saliency); (N, h, w)
-        over the grid's cells for the others (CAM clipped at 0).
+        ``{name: maps}``, each (N, h, w) over the grid's cells: ``"flatten"`` the
+        size of the readout's weights at each cell, summed over channels (the same
+        for every image); ``"flatten_terms"`` and ``"avg"`` what each cell adds to
+        the logit (:func:`helpers.cam.cell_contributions`, clipped at 0); the
+        others the weights the model pools with.
     """
     models = check_models(models)
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(np.ascontiguousarray(images))
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
         raise ValueError("images must be float images of shape (N, 3, H, W)")
-    linear = np.abs(position_weights(models["linear"], images[:1])[:, 0]).sum(axis=1)
+    weights = np.abs(position_weights(models["flatten"], images[:1])).sum(axis=1)
     raw = {
-        "linear": np.repeat(linear, len(images), axis=0),
+        "flatten": np.repeat(weights, len(images), axis=0),
         "mask": position_weights(models["mask"], images),
         "attention": position_weights(models["attention"], images),
         "vit": position_weights(models["vit"], images),
-        "mlp": saliency(models["mlp"], images),
+        "flatten_terms": np.clip(cell_contributions(models["flatten"], images), 0, None),
         "avg": np.clip(class_activation_map(models["avg"], images), 0.0, None),
     }
     return {name: _share(np.asarray(raw[name], dtype=np.float64)) for name in MAP_NAMES}

@@ -14,13 +14,16 @@ Here five readouts of one shared :class:`~helpers.models.Backbone` train togethe
   shift with it; a readout that ignores where a cell is cannot tell);
 - :func:`backbone_controls`: what the attention head adds to its backbone, trained on
   the average model's frozen backbone and on an untrained one;
-- :func:`head_parameters`: the numbers each head adds to the backbone.
+- :func:`head_parameters`: the numbers each head adds to the backbone;
+- :func:`flatten_on_backbone`: a flatten -> linear readout trained on another model's
+  frozen backbone (chapter 6's ordinary-weights row reads chapter 4's features).
 
 ``experiments/comparators.py`` runs them over three seeds.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +47,7 @@ __all__ = [
     "comparator_experiment",
     "CONTROLS",
     "backbone_controls",
+    "flatten_on_backbone",
     "readout_over_seeds",
     "readouts_table",
     "controls_table",
@@ -264,6 +268,51 @@ def backbone_controls(
     left = measure_readouts(models, data["left"])
     right = measure_readouts(models, data["right"])
     return {name: {"left": left[name], "right": right[name]} for name in models}
+
+
+def flatten_on_backbone(
+    backbone: Backbone,
+    seed: int,
+    *,
+    data: dict[str, Scenes] | None = None,
+    epochs: int = 6,
+    progress: bool = True,
+) -> tuple[ReadoutCNN, dict[str, Any]]:
+    """A flatten -> linear readout trained on a copy of a trained ``backbone``, frozen.
+
+    Only the readout's C h w + 1 numbers learn (one weight per channel and cell), on
+    the features another model's training made: the comparison "same features, only
+    the readout differs" with that model's heads. ``backbone`` itself is not changed.
+
+    Args:
+        backbone: a trained :class:`~helpers.models.Backbone` (e.g. chapter 4's).
+        seed: the scenes (:func:`helpers.left_right.position_data`), the readout's
+            initial weights and the batches.
+        data: the scenes of ``position_data(seed)`` when already made.
+        epochs: passes over the training scenes.
+        progress: show a progress bar.
+
+    Returns:
+        The trained model and ``{"left": ..., "right": ..., "seconds": ...}``, each half
+        ``{"flatten": ...}`` as :func:`measure_readouts` gives it.
+    """
+    if not isinstance(backbone, Backbone):
+        raise TypeError(f"backbone must be a helpers.models.Backbone, got {backbone!r}")
+    data = data if data is not None else position_data(seed)
+    model = ReadoutCNN("flatten", backbone=copy.deepcopy(backbone))
+    history = fit(
+        model,
+        data["train"],
+        epochs=epochs,
+        seed=seed,
+        progress=progress,
+        frozen=model.backbone,
+    )
+    return model, {
+        "left": measure_readouts({"flatten": model}, data["left"]),
+        "right": measure_readouts({"flatten": model}, data["right"]),
+        "seconds": history.seconds,
+    }
 
 
 # ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ recipe                what it trains (and which chapter owns it)
 ``chapter4-heads``    average, fixed-mask and attention heads on one backbone
 ``chapter5-vit``      the hybrid ViT with learned positions, ``ViT()``
 ``chapter5-vit-none`` the hybrid ViT without positions
-``chapter6-pixels``   logistic regression and chapter 2's MLP on raw pixels
+``chapter6-flatten``  a flatten -> linear readout on chapter 4's backbone, frozen
 ===================== ================================================================
 
 All four are trained on chapter 4's left-half birds, seed 0.
@@ -23,8 +23,9 @@ from typing import Any
 from torch import nn
 
 from helpers import zoo
-from helpers.answer import ROWS, pixel_run
-from helpers.models import MLP, ViT
+from helpers.answer import ROWS
+from helpers.comparators import flatten_on_backbone
+from helpers.models import ReadoutCNN, ViT
 from helpers.pooling_heads import position_experiment, three_heads
 from helpers.vit_positions import position_run
 
@@ -55,12 +56,16 @@ def _chapter5_vit_none_run(progress: bool = True, **options: Any):
     return position_run(0, variants=("none",), progress=progress, **options)
 
 
-def _chapter6_pixels() -> dict[str, nn.Module]:
-    return {"linear": MLP(hidden=()), "mlp": MLP()}
+def _chapter6_flatten() -> dict[str, nn.Module]:
+    return {"flatten": ReadoutCNN("flatten")}
 
 
 def _chapter6_run(progress: bool = True, data: Any = None):
-    return pixel_run(0, data=data, progress=progress)
+    heads, _ = load_recipe("chapter4-heads", progress=progress)
+    model, info = flatten_on_backbone(
+        heads["avg"].backbone, 0, data=data, progress=progress
+    )
+    return {"flatten": model}, info
 
 
 # every recipe's training and measuring runs through these (and this module: a
@@ -111,18 +116,18 @@ RECIPES: dict[str, zoo.Recipe] = {
             "birds (helpers.vit_positions.position_run, seed 0)",
         ),
         zoo.Recipe(
-            name="chapter6-pixels",
-            build=_chapter6_pixels,
+            name="chapter6-flatten",
+            build=_chapter6_flatten,
             run=_chapter6_run,
             modules=(
                 *_DATA,
                 "helpers.models",
                 "helpers.pooling_heads",
-                "helpers.hunger",
-                "helpers.answer",
+                "helpers.comparators",
             ),
-            about="chapter 6: logistic regression (MLP(hidden=())) and chapter 2's MLP "
-            "on raw pixels, trained together on left-half birds (seed 0)",
+            about="chapter 6: a flatten -> linear readout trained on chapter 4's "
+            "backbone (recipe chapter4-heads), frozen, on left-half birds "
+            "(comparators.flatten_on_backbone, seed 0)",
         ),
     )
 }
@@ -162,7 +167,7 @@ def load_recipe(
 def course_models(
     progress: bool = True,
 ) -> tuple[dict[str, nn.Module], dict[str, dict[str, float]]]:
-    """The six models of :data:`helpers.answer.ROWS`, trained on chapter 4's left-half
+    """The five models of :data:`helpers.answer.ROWS`, trained on chapter 4's left-half
     birds (each by :func:`load_recipe`, so trained now when not cached), and their test
     accuracy in each half.
 
@@ -172,14 +177,13 @@ def course_models(
     """
     heads, heads_info = load_recipe("chapter4-heads", progress=progress)
     vit, vit_info = load_recipe("chapter5-vit", progress=progress)
-    pixels, pixels_info = load_recipe("chapter6-pixels", progress=progress)
+    flatten, flatten_info = load_recipe("chapter6-flatten", progress=progress)
     found = [
         (heads, heads_info, "avg", "avg"),
         (heads, heads_info, "mask", "mask"),
         (heads, heads_info, "attention", "attention"),
         (vit, vit_info, "learned", "vit"),
-        (pixels, pixels_info, "linear", "linear"),
-        (pixels, pixels_info, "mlp", "mlp"),
+        (flatten, flatten_info, "flatten", "flatten"),
     ]
     models = {key: group[name] for group, _, name, key in found}
     accuracy = {
