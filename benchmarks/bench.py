@@ -311,7 +311,9 @@ def chapter6(ch4: Any, ch5: Any) -> tuple[dict[str, Any], Any]:
     from helpers.comparators import flatten_on_backbone
 
     flatten, info = flatten_on_backbone(ch4[0]["avg"].backbone, 0, progress=False)
-    accuracy = {half: info[half]["flatten"]["accuracy"] for half in ("left", "right")}
+    accuracy = {
+        half: {"flatten": info[half]["flatten"]["accuracy"]} for half in ("left", "right")
+    }
     models = {"flatten": flatten, **ch4[0], "vit": ch5}
     return {"seconds": info["seconds"], "test_accuracy": accuracy}, models
 

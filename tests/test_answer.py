@@ -8,12 +8,14 @@ from torch import nn
 from helpers.answer import (
     KINDS,
     ROWS,
+    SEED_ROWS,
     learned_by_backprop,
     parameter_count,
     position_weights,
+    seeds_of,
     weighting_kind,
 )
-from helpers.models import MLP, PooledCNN, ViT
+from helpers.models import MLP, PooledCNN, ReadoutCNN, ViT
 from helpers.pooling_heads import three_heads
 from helpers.scenes import make_scenes, render_scene
 
@@ -42,6 +44,8 @@ def test_each_model_gets_its_kind(images, heads):
     assert weighting_kind(ViT().eval(), images) == "computed from the input"
     assert weighting_kind(MLP(hidden=()), images) == "fixed"
     assert weighting_kind(MLP(), images) == "fixed"
+    assert weighting_kind(ReadoutCNN("flatten").eval(), images) == "fixed"
+    assert weighting_kind(ReadoutCNN("max").eval(), images) == "computed from the input"
     assert set(KINDS) == {"none", "fixed", "computed from the input"}
 
 
@@ -66,6 +70,26 @@ def test_pooled_and_vit_weights_are_their_maps(images, heads):
     assert position_weights(vit, images).shape == (2, 6, 6)
 
 
+def test_readout_weights(images):
+    torch.manual_seed(0)
+    flatten = ReadoutCNN("flatten").eval()
+    w = position_weights(flatten, images)
+    assert w.shape == (2, 64, 6, 6)
+    expected = flatten.classifier.weight.detach().double().view(64, 6, 6).numpy()
+    np.testing.assert_allclose(w[0], expected, rtol=1e-6)
+    np.testing.assert_array_equal(w[0], w[1])  # the same for every image
+    largest = ReadoutCNN("max").eval()
+    chosen = position_weights(largest, images)
+    assert chosen.shape == (2, 64, 6, 6)
+    np.testing.assert_array_equal(chosen.sum(axis=(2, 3)), 1.0)  # one cell per channel
+    with torch.no_grad():
+        f = largest.backbone(images).double().numpy()
+    picked = (f * chosen).sum(axis=(2, 3))
+    np.testing.assert_allclose(picked, f.max(axis=(2, 3)))  # the channel's largest
+    z = largest.classifier(torch.from_numpy(picked).float())[:, 0]
+    torch.testing.assert_close(z, largest(images).detach(), atol=1e-5, rtol=1e-5)
+
+
 def test_parameter_count_counts_shared_backbones_once(heads):
     backbone = sum(p.numel() for p in heads["avg"].backbone.parameters())
     each = {k: sum(p.numel() for p in m.parameters()) for k, m in heads.items()}
@@ -75,7 +99,7 @@ def test_parameter_count_counts_shared_backbones_once(heads):
 
 
 def test_errors(images):
-    with pytest.raises(TypeError, match="MLP, PooledCNN or ViT"):
+    with pytest.raises(TypeError, match="MLP, PooledCNN, ReadoutCNN or ViT"):
         position_weights(torch.nn.Linear(2, 1), images)
     with pytest.raises(ValueError, match="at least 2 images"):
         weighting_kind(MLP(), images[:1])
@@ -110,7 +134,9 @@ class Unused(nn.Module):
 
 
 @pytest.mark.parametrize(
-    "build", [MLP, lambda: PooledCNN("attention"), ViT], ids=["mlp", "attention", "vit"]
+    "build",
+    [MLP, lambda: PooledCNN("attention"), lambda: ReadoutCNN("flatten"), ViT],
+    ids=["mlp", "attention", "flatten", "vit"],
 )
 def test_course_models_are_learned_by_backprop(batch, build):
     torch.manual_seed(0)
@@ -162,5 +188,38 @@ def test_learned_by_backprop_errors(batch):
 
 
 def test_rows_order():
-    assert list(ROWS) == ["linear", "mlp", "avg", "mask", "attention", "vit"]
+    assert list(ROWS) == ["flatten", "avg", "mask", "attention", "vit"]
     assert all(isinstance(v, str) and v for v in ROWS.values())
+
+
+def test_seeds_of_reads_each_rows_experiment():
+    from helpers.results import load
+
+    committed = {n: load(n) for n in ("chapter4", "chapter5", "chapter6", "comparators")}
+    assert set(ROWS) < set(SEED_ROWS)
+    for row in SEED_ROWS:
+        for half in ("left", "right"):
+            for metric in ("accuracy", "recall", "false_alarm"):
+                values = seeds_of(committed, row, half, metric)
+                assert values.shape == (3,) and ((values >= 0) & (values <= 1)).all()
+    ch4, ch6 = committed["chapter4"], committed["chapter6"]
+    assert (
+        seeds_of(committed, "mask", "right", "recall")[1]
+        == (ch4["circular"]["1"]["right"]["mask"]["recall"])
+    )
+    assert (
+        seeds_of(committed, "flatten", "left")[2]
+        == (ch6["flatten"]["2"]["left"]["flatten"]["accuracy"])
+    )
+    own = committed["comparators"]["readouts"]["0"]["right"]["flatten"]["accuracy"]
+    assert seeds_of(committed, "flatten_own", "right")[0] == own
+    vit = committed["chapter5"]["positions"]["conv"]["0"]["left"]["learned"]["accuracy"]
+    assert seeds_of(committed, "vit", "left")[0] == vit
+    with pytest.raises(ValueError, match="row must be one of"):
+        seeds_of(committed, "linear", "left")
+    with pytest.raises(ValueError, match="unknown half"):
+        seeds_of(committed, "avg", "top")
+    with pytest.raises(ValueError, match="unknown half .* or metric"):
+        seeds_of(committed, "avg", "left", "loss")
+    with pytest.raises(ValueError, match="needs committed\\['chapter6'\\]"):
+        seeds_of({"chapter4": ch4}, "flatten", "left")

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.cam import class_activation_map
-from helpers.models import PooledCNN
+from helpers.cam import cell_contributions, class_activation_map
+from helpers.models import PooledCNN, ReadoutCNN
 from helpers.scenes import make_scenes
 
 
@@ -93,3 +93,34 @@ def test_bad_models_and_images_are_rejected(model, images):
         class_activation_map(model, images[:1, :1])
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         class_activation_map(model, images[0])
+
+
+def test_cell_contributions_sum_to_the_logit(model, images):
+    """avg: the CAM over the cells' number; flatten: W_ij . f_ij, its own weights."""
+    x = torch.from_numpy(images)
+    terms = cell_contributions(model, images)
+    np.testing.assert_allclose(terms, class_activation_map(model, images) / 36, rtol=1e-6)
+    torch.manual_seed(1)
+    flatten = ReadoutCNN("flatten").eval()
+    with torch.no_grad():
+        flatten.classifier.weight.normal_()  # logits of a few units, not near 0
+        flatten.classifier.bias.fill_(-0.5)
+        f = flatten.backbone(x)
+        logits = flatten(x)
+    terms = cell_contributions(flatten, x)
+    assert terms.shape == (6, 6, 6)
+    np.testing.assert_allclose(terms.sum(axis=(1, 2)) - 0.5, logits.numpy(), rtol=1e-4)
+    w = flatten.classifier.weight.detach().view(64, 6, 6)
+    expected = (f[2] * w).sum(0).numpy()
+    np.testing.assert_allclose(terms[2], expected, rtol=1e-5, atol=1e-6)
+    assert np.abs(terms[0] - terms[1]).max() > 1e-3  # the terms change with the image
+
+
+def test_cell_contributions_reject_other_models(images):
+    for bad in (PooledCNN("attention"), ReadoutCNN("max"), None):
+        with pytest.raises(TypeError, match='ReadoutCNN\\("flatten"\\)'):
+            cell_contributions(bad, images[:1])
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        cell_contributions(ReadoutCNN("flatten"), images[0])
+    with pytest.raises(ValueError, match="grid"):
+        cell_contributions(ReadoutCNN("flatten"), np.zeros((1, 3, 40, 40), np.float32))

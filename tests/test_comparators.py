@@ -10,6 +10,7 @@ from helpers.comparators import (
     backbone_controls,
     comparator_experiment,
     comparator_heads,
+    flatten_on_backbone,
     head_parameters,
     measure_readouts,
     shift_invariance,
@@ -160,3 +161,21 @@ def test_a_frozen_part_gets_no_gradient_and_its_flags_come_back(tiny):
     assert seen == [False, False]  # off during training
     assert all(p.requires_grad for p in avg.backbone.parameters())  # back after
     assert all(p.grad is None for p in avg.backbone.parameters())
+
+
+def test_flatten_on_backbone_trains_only_its_readout(tiny):
+    torch.manual_seed(0)
+    backbone = Backbone().eval()
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    model, info = flatten_on_backbone(backbone, 0, data=tiny, epochs=1, progress=False)
+    assert isinstance(model, ReadoutCNN) and model.readout == "flatten"
+    assert model.backbone is not backbone  # a copy: the given one is left alone
+    for name, value in before.items():
+        torch.testing.assert_close(backbone.state_dict()[name], value)
+        torch.testing.assert_close(model.backbone.state_dict()[name], value)
+    assert set(info) == {"left", "right", "seconds"} and info["seconds"] > 0
+    for half in ("left", "right"):
+        assert set(info[half]) == {"flatten"}
+        assert set(info[half]["flatten"]) == {"accuracy", "recall", "false_alarm"}
+    with pytest.raises(TypeError, match="Backbone"):
+        flatten_on_backbone(PooledCNN("avg"), 0, data=tiny)

@@ -10,7 +10,7 @@ import torch
 from figure_checks import frame_figure, text_problems, widgets_in
 from helpers.answer import MAP_NAMES as NAMES
 from helpers.answer import MULTIPLIED, READ_OFF, what_matters
-from helpers.cam import class_activation_map
+from helpers.cam import cell_contributions, class_activation_map
 from helpers.explorers.every_model import (
     ANSWER_BIRD_SIZE as BIRD_SIZE,
 )
@@ -29,19 +29,17 @@ from helpers.explorers.every_model import (
 from helpers.explorers.framework import Explorer, scene_reach
 from helpers.explorers.png import overlay_png
 from helpers.metrics import attention_mass, flat_mass
-from helpers.models import MLP, PooledCNN, ViT
+from helpers.models import PooledCNN, ReadoutCNN, ViT
 from helpers.rollout import class_attention
-from helpers.saliency import saliency
 from helpers.scenes import make_scenes, render_scene
 from helpers.viz import small_text
 
 
 def _models() -> dict:
-    """The six models, untrained: the maps are computed all the same."""
+    """The five models, untrained: the maps are computed all the same."""
     torch.manual_seed(0)
     models = {
-        "linear": MLP(hidden=()),
-        "mlp": MLP(),
+        "flatten": ReadoutCNN("flatten"),
         "avg": PooledCNN("avg"),
         "mask": PooledCNN("mask"),
         "attention": PooledCNN("attention"),
@@ -76,18 +74,17 @@ def test_what_matters_keys_shapes_and_shares(maps, images):
     assert set(NAMES) == set(MULTIPLIED) | set(READ_OFF)
     assert len(MULTIPLIED) + len(READ_OFF) == len(NAMES)
     for name, m in maps.items():
-        expected = (n, 48, 48) if name in ("linear", "mlp") else (n, 6, 6)
-        assert m.shape == expected, name
+        assert m.shape == (n, 6, 6), name
         assert m.dtype == np.float64, name
         assert (m >= 0).all(), name
         np.testing.assert_allclose(m.sum(axis=(1, 2)), 1.0, atol=1e-9, err_msg=name)
 
 
-def test_linear_is_the_size_of_its_weights(models, maps):
-    weight = models["linear"].layers[0].weight.detach().double()  # (1, 3 * 48 * 48)
-    size = weight.reshape(3, 48, 48).abs().sum(0).numpy()  # MLP flattens (3, H, W)
+def test_flatten_is_the_size_of_its_weights(models, maps):
+    weight = models["flatten"].classifier.weight.detach().double()  # (1, 64 * 6 * 6)
+    size = weight.reshape(64, 6, 6).abs().sum(0).numpy()  # flattened as (C, h, w)
     expected = size / size.sum()
-    for m in maps["linear"]:  # the same for every image
+    for m in maps["flatten"]:  # the same for every image
         np.testing.assert_allclose(m, expected, rtol=1e-6, atol=1e-12)
 
 
@@ -105,16 +102,21 @@ def test_pooling_and_vit_maps_are_the_models_own(models, images, maps):
     np.testing.assert_allclose(maps["vit"], vit, rtol=1e-5, atol=1e-9)
 
 
-def test_read_off_maps_are_cam_and_saliency_rescaled(models, images, maps):
+def test_read_off_maps_are_the_cells_terms_rescaled(models, images, maps):
     cam = np.clip(class_activation_map(models["avg"], images).astype(np.float64), 0, None)
     assert (cam.sum(axis=(1, 2)) > 0).all()
     np.testing.assert_allclose(
         maps["avg"], cam / cam.sum(axis=(1, 2), keepdims=True), rtol=1e-5, atol=1e-9
     )
-    s = saliency(models["mlp"], images)
+    terms = np.clip(cell_contributions(models["flatten"], images), 0, None)
+    assert (terms.sum(axis=(1, 2)) > 0).all()
     np.testing.assert_allclose(
-        maps["mlp"], s / s.sum(axis=(1, 2), keepdims=True), rtol=1e-5, atol=1e-12
+        maps["flatten_terms"],
+        terms / terms.sum(axis=(1, 2), keepdims=True),
+        rtol=1e-5,
+        atol=1e-9,
     )
+    assert not np.allclose(maps["flatten_terms"], maps["flatten_terms"][:1])
 
 
 def test_cam_all_negative_gives_a_flat_map(images):
@@ -139,8 +141,8 @@ def test_what_matters_rejects_bad_models(models, images):
     with pytest.raises(ValueError, match="keys"):
         what_matters(list(models.values()), images)
     for key, wrong in [
-        ("linear", MLP()),
-        ("mlp", MLP(hidden=())),
+        ("flatten", ReadoutCNN("max")),
+        ("flatten", PooledCNN("avg")),
         ("mask", PooledCNN("avg")),
         ("attention", PooledCNN("mask")),
         ("avg", ViT()),
@@ -170,31 +172,31 @@ def test_answer_frame_data(frames):
     assert f["params"] == {"y": 0.5, "x": 0.3}
     for name in NAMES:
         m = f["maps"][name]
-        assert m.shape == ((48, 48) if name in ("linear", "mlp") else (6, 6))
+        assert m.shape == (6, 6)
         assert 0 <= f["mass"][name] <= 1
         assert f["mass"][name] == pytest.approx(
             float(attention_mass(m[None], scene.masks)[0])
         )
         assert f["flat"][name] == pytest.approx(float(flat_mass(scene.masks, m.shape)[0]))
-        assert 0 < f["prob"][name] < 1
-    assert f["flat"]["linear"] == pytest.approx(scene.masks[0].mean())
-    assert f["flat"]["linear"] < f["flat"]["mask"]  # a cell is on the bird if any pixel
+    assert set(f["prob"]) == {"flatten", "avg", "mask", "attention", "vit"}
+    assert all(0 < p < 1 for p in f["prob"].values())
+    assert len(set(f["flat"].values())) == 1  # one grid, one flat share
 
 
 def test_fixed_maps_stay_while_computed_ones_move(frames):
     a, b = frames
     assert not np.array_equal(a["mask"], b["mask"])  # the bird moved
-    for name in ("linear", "mask"):  # weights: the same for every image
+    for name in ("flatten", "mask"):  # weights: the same for every image
         np.testing.assert_allclose(a["maps"][name], b["maps"][name], err_msg=name)
-    for name in ("attention", "vit"):  # computed from the image
+    for name in ("attention", "vit", "flatten_terms", "avg"):  # from the image
         assert not np.allclose(a["maps"][name], b["maps"][name]), name
 
 
 def test_answer_frame_rejects_bad_models(models):
     with pytest.raises(ValueError, match="keys"):
-        answer_frame({"linear": models["linear"]})
-    with pytest.raises(TypeError, match="models\\['linear'\\]"):
-        answer_frame({**models, "linear": MLP()})
+        answer_frame({"flatten": models["flatten"]})
+    with pytest.raises(TypeError, match="models\\['flatten'\\]"):
+        answer_frame({**models, "flatten": ReadoutCNN("max")})
 
 
 def test_draw_answer_is_legible(frames):
@@ -254,9 +256,9 @@ def test_answer_explorer_live_and_static(models):
         )
 
     # The picture shows the scene too, so every picture changes as the bird moves;
-    # but the linear model's (and the mask's) weights stay: the old map drawn over the
+    # but the flatten readout's (and the mask's) weights stay: the old map drawn over the
     # new scene is the new picture. Not so for attention's.
-    for name in ("linear", "mask"):
+    for name in ("flatten", "mask"):
         assert after[name] == old_map_on_new_scene(name), name
     for name in ("attention", "vit"):
         assert after[name] != old_map_on_new_scene(name), name

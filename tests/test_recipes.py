@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from helpers import answer, recipes, zoo
+from helpers import recipes, zoo
 from helpers.answer import ROWS
-from helpers.models import MLP, PooledCNN, ViT
+from helpers.models import PooledCNN, ReadoutCNN, ViT
 from helpers.pooling_heads import three_heads
 
 
@@ -20,8 +20,8 @@ def test_the_course_recipes_are_keyed_and_build_their_models():
     none = recipes.RECIPES["chapter5-vit-none"].build()["none"]
     assert isinstance(vit, ViT) and vit.position == "learned" and vit.stem == "conv"
     assert isinstance(none, ViT) and none.position == "none" and none.stem == "conv"
-    pixels = recipes.RECIPES["chapter6-pixels"].build()
-    assert pixels["linear"].layers[0].out_features == 1 and len(pixels["mlp"].layers) == 3
+    flatten = recipes.RECIPES["chapter6-flatten"].build()["flatten"]
+    assert isinstance(flatten, ReadoutCNN) and flatten.readout == "flatten"
 
 
 def test_unknown_recipe():
@@ -31,7 +31,7 @@ def test_unknown_recipe():
         recipes.train_recipe("nope")
 
 
-def test_the_pixel_recipe_trains_and_measures_both_halves(monkeypatch, tmp_path):
+def test_the_flatten_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_path):
     from helpers.left_right import LEFT, RIGHT
     from helpers.scenes import make_scenes
 
@@ -41,11 +41,26 @@ def test_the_pixel_recipe_trains_and_measures_both_halves(monkeypatch, tmp_path)
         "left": make_scenes(30, region=LEFT, seed=2),
         "right": make_scenes(30, region=RIGHT, seed=3),
     }
-    monkeypatch.setattr(answer, "PIXEL_EPOCHS", 1)
-    models, info = recipes.train_recipe("chapter6-pixels", progress=False, data=data)
-    assert set(info["right"]) == {"linear", "mlp"} and info["seconds"] > 0
-    assert 0 <= info["right"]["mlp"]["accuracy"] <= 1
-    assert zoo.path(recipes.RECIPES["chapter6-pixels"]).exists()
+    torch.manual_seed(0)
+    heads = {k: m.eval() for k, m in three_heads().items()}
+    before = {k: v.clone() for k, v in heads["avg"].backbone.state_dict().items()}
+    calls = []
+
+    def fake_load(recipe, *, progress=True):
+        calls.append(recipe.name)
+        return heads, {}
+
+    monkeypatch.setattr(zoo, "load_or_train", fake_load)
+    models, info = recipes.train_recipe("chapter6-flatten", progress=False, data=data)
+    assert calls == ["chapter4-heads"]
+    model = models["flatten"]
+    assert isinstance(model, ReadoutCNN) and model.backbone is not heads["avg"].backbone
+    for name, value in model.backbone.state_dict().items():  # chapter 4's, unchanged
+        torch.testing.assert_close(value, before[name])
+        torch.testing.assert_close(heads["avg"].backbone.state_dict()[name], before[name])
+    assert set(info["right"]) == {"flatten"} and info["seconds"] > 0
+    assert 0 <= info["right"]["flatten"]["accuracy"] <= 1
+    assert zoo.path(recipes.RECIPES["chapter6-flatten"]).exists()
 
 
 def test_course_models_come_from_the_cache(monkeypatch):
@@ -53,11 +68,11 @@ def test_course_models_come_from_the_cache(monkeypatch):
     built = {
         "chapter4-heads": three_heads(),
         "chapter5-vit": {"learned": ViT().eval()},
-        "chapter6-pixels": {"linear": MLP(hidden=()).eval(), "mlp": MLP().eval()},
+        "chapter6-flatten": {"flatten": ReadoutCNN("flatten").eval()},
     }
     accuracy = {  # a different number for every model and half
         name: {"left": 0.7 + 0.01 * i, "right": 0.5 + 0.01 * i}
-        for i, name in enumerate(["avg", "mask", "attention", "learned", "linear", "mlp"])
+        for i, name in enumerate(["avg", "mask", "attention", "learned", "flatten"])
     }
     calls = []
 
@@ -76,14 +91,13 @@ def test_course_models_come_from_the_cache(monkeypatch):
     assert sorted(calls) == [
         ("chapter4-heads", False),
         ("chapter5-vit", False),
-        ("chapter6-pixels", False),
+        ("chapter6-flatten", False),
     ]
     assert list(models) == list(ROWS) and list(acc) == list(ROWS)
     for key in ("avg", "mask", "attention"):
         assert models[key] is built["chapter4-heads"][key]
     assert models["vit"] is built["chapter5-vit"]["learned"]
-    assert models["linear"] is built["chapter6-pixels"]["linear"]
-    assert models["mlp"] is built["chapter6-pixels"]["mlp"]
+    assert models["flatten"] is built["chapter6-flatten"]["flatten"]
     source = {k: k for k in ROWS} | {"vit": "learned"}
     for key in ROWS:
         assert acc[key] == {

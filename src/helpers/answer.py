@@ -29,11 +29,13 @@ import torch
 from torch import nn
 
 from helpers.cam import cell_contributions, class_activation_map
+from helpers.comparators import readout_over_seeds
 from helpers.inference import eval_mode
 from helpers.left_right import position_data
 from helpers.models import MLP, PooledCNN, ReadoutCNN, ViT
 from helpers.rollout import class_attention
 from helpers.train import MLP_LR, evaluate, fit
+from helpers.vit_positions import vit_over_seeds
 
 __all__ = [
     "KINDS",
@@ -44,6 +46,8 @@ __all__ = [
     "learned_by_backprop",
     "PIXEL_EPOCHS",
     "pixel_run",
+    "SEED_ROWS",
+    "seeds_of",
     "MAP_NAMES",
     "MULTIPLIED",
     "READ_OFF",
@@ -215,6 +219,56 @@ def pixel_run(
     }
     info["seconds"] = history.seconds
     return models, info
+
+
+SEED_ROWS = {
+    "flatten": "flatten → linear, ch. 4's backbone",
+    "flatten_own": "flatten → linear, own backbone",
+    "avg": ROWS["avg"],
+    "mask": ROWS["mask"],
+    "attention": ROWS["attention"],
+    "vit": ROWS["vit"],
+}
+"""The rows of chapter 6's table over three seeds: :data:`ROWS`, and the flatten
+readout trained together with its own backbone (chapter 4's comparators)."""
+
+
+def seeds_of(
+    committed: Mapping[str, Mapping[str, Any]],
+    row: str,
+    half: str,
+    metric: str = "accuracy",
+) -> np.ndarray:
+    """One number of row ``row`` for every committed seed, from the experiment that
+    trained it.
+
+    Args:
+        committed: ``{"chapter4", "chapter5", "chapter6", "comparators"}``, each
+            ``helpers.results.load`` of that experiment.
+        row: a key of :data:`SEED_ROWS`.
+        half: ``"left"`` or ``"right"``.
+        metric: ``"accuracy"``, ``"recall"`` or ``"false_alarm"``.
+
+    Returns:
+        (seeds,) floats.
+    """
+    if row not in SEED_ROWS:
+        raise ValueError(f"row must be one of {list(SEED_ROWS)}, got {row!r}")
+    if half not in ("left", "right") or metric not in ("accuracy", "recall", "false_alarm"):
+        raise ValueError(f"unknown half {half!r} or metric {metric!r}")
+    need = {"flatten": "chapter6", "flatten_own": "comparators", "vit": "chapter5"}
+    source = need.get(row, "chapter4")
+    if source not in committed:
+        raise ValueError(f"row {row!r} needs committed[{source!r}]")
+    results = committed[source]
+    if row == "vit":
+        values = vit_over_seeds(results, "conv", half, "learned", metric)
+    elif row == "flatten_own":
+        values = readout_over_seeds(results, "readouts", "flatten", half, metric)
+    else:
+        field, name = ("flatten", "flatten") if row == "flatten" else ("circular", row)
+        values = [results[field][str(s)][half][name][metric] for s in results["seeds"]]
+    return np.asarray(values, dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------------

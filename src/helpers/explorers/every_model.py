@@ -1,11 +1,11 @@
 """Chapter 6's explorer: every model's "what matters here" map, for one movable bird.
 
-The course's six models each give a map over the image, but of two different kinds
+Chapter 6's five models give six maps over the image's grid, of two different kinds
 (:func:`helpers.answer.what_matters` computes them): the maps the forward pass
-**multiplies by** (:data:`~helpers.answer.MULTIPLIED`: logistic regression's weights,
+**multiplies by** (:data:`~helpers.answer.MULTIPLIED`: the flatten readout's weights,
 the fixed mask, attention pooling, the ViT class token's attention) and the maps
-**read off after** (:data:`~helpers.answer.READ_OFF`: the MLP's saliency, the CNN's
-class activation map). :func:`answer_frame` (the bird's centre -> the maps, their
+**read off after** (:data:`~helpers.answer.READ_OFF`: what each cell adds to the logit
+of the flatten readout and of average pooling, its class activation map). :func:`answer_frame` (the bird's centre -> the maps, their
 share on the bird, each model's P(bird)) is drawn by :func:`draw_answer` and made
 live by :func:`answer_explorer`; static: the bird crossing the image.
 """
@@ -98,12 +98,12 @@ def _title(frame: dict[str, Any], name: str) -> str:
 
 ROW_TITLES = (
     "What each model multiplies by in its forward pass",
-    "Read off the trained model afterwards (not used by it)",
+    "Read off afterwards: what each cell adds to the logit (not a weighting)",
 )
 
 
 def scaled_to_largest(frame: dict[str, Any], name: str) -> np.ndarray:
-    """A map over its largest value (0 to 1): maps at different resolutions compare."""
+    """A map over its largest value (0 to 1): maps of different sizes compare."""
     m = frame["maps"][name]
     return m / max(float(m.max()), 1e-12)
 
@@ -138,7 +138,7 @@ ANSWER_FIGSIZE = (
 def answer_explorer(
     models: Mapping[str, nn.Module], *, seed: int = 0, frames: int = 6
 ) -> Explorer:
-    """Move one bird under all six models: the maps multiplied by (top) and read off
+    """Move one bird under all five models: the maps multiplied by (top) and read off
     after (bottom). Static: the bird crossing the image from left to right at mid
     height; live: x and y sliders."""
     import ipywidgets as w
@@ -168,13 +168,14 @@ def answer_explorer(
     rows = w.VBox([row(MULTIPLIED, ROW_TITLES[0]), row(READ_OFF, ROW_TITLES[1])])
     live = w.VBox([w.HBox(list(controls.values())), w.HBox([rows, panels.bar])])
     alt = (
-        "A bird crossing a cluttered scene from left to right under all six models. "
-        "Top row, the maps each model multiplies by: logistic regression's weights and "
+        "A bird crossing a cluttered scene from left to right under all five models. "
+        "Top row, the maps each model multiplies by: the flatten readout's weights and "
         "the fixed mask stay where they are while the bird moves; attention pooling's "
         "weights and the ViT class token's attention move with the bird. Bottom row, "
-        "maps read off after the fact: the MLP's saliency and the CNN's class "
-        "activation map. Each map's share on the bird is printed above it, beside the "
-        "flat baseline."
+        "maps read off after the fact: what each cell adds to the logit of the flatten "
+        "readout and of average pooling (its class activation map); both move with the "
+        "bird. Each map's share on the bird is printed above it, beside the flat "
+        "baseline."
     )
     static = scrubber(draw_answer, sweep, alt=alt, figsize=ANSWER_FIGSIZE)
     return build(
