@@ -7,7 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from helpers.explanation import faithfulness, occlude_cells, rank_agreement, ranks
+from helpers.explanation import (
+    bird_per_cell,
+    faithfulness,
+    grey_top,
+    occlude_cells,
+    pointing_game,
+    rank_agreement,
+    ranks,
+    top_k_overlap,
+)
 
 
 def test_ranks_average_ties():
@@ -110,3 +119,62 @@ def test_faithfulness_errors():
         faithfulness(OneCell(), x, np.zeros((3, 6, 6)), 1)
     with pytest.raises(ValueError, match="k must be"):
         faithfulness(OneCell(), x, np.zeros((2, 6, 6)), 0)
+
+
+def test_top_k_overlap_counts_shared_top_cells():
+    a = np.arange(9.0).reshape(1, 3, 3)  # top cells 8, 7, 6
+    b = a[:, ::-1, ::-1].copy()  # top cells 0, 1, 2
+    np.testing.assert_array_equal(top_k_overlap(a, a, 3), [1.0])
+    np.testing.assert_array_equal(top_k_overlap(a, b, 3), [0.0])
+    np.testing.assert_allclose(top_k_overlap(a, b, 9), [1.0])
+    np.testing.assert_allclose(top_k_overlap(a, b, 6), [0.5])  # 3..8 against 0..5
+    with pytest.raises(ValueError, match="k must be an int from 1 to 9"):
+        top_k_overlap(a, b, 0)
+    with pytest.raises(ValueError, match="same shape"):
+        top_k_overlap(a, b[:, :2], 1)
+
+
+def test_bird_per_cell_and_pointing_game():
+    masks = np.zeros((2, 16, 16), bool)
+    masks[0, 0:8, 8:16] = True  # the whole top-right cell of a 2x2 grid
+    masks[1, 15, 0] = True  # one pixel of the bottom-left cell
+    share = bird_per_cell(masks, (2, 2))
+    np.testing.assert_allclose(share[0], [[0, 1], [0, 0]])
+    np.testing.assert_allclose(share[1], [[0, 0], [1 / 64, 0]])
+    hits = pointing_game(share, masks)  # the bird's own map points at it
+    np.testing.assert_array_equal(hits, [True, True])
+    away = np.array([[[1.0, 0], [0, 0]], [[0, 0], [0, 1.0]]])
+    np.testing.assert_array_equal(pointing_game(away, masks), [False, False])
+    with pytest.raises(ValueError, match="does not cut"):
+        bird_per_cell(masks, (3, 3))
+    with pytest.raises(ValueError, match="booleans"):
+        bird_per_cell(masks.astype(float), (2, 2))
+
+
+class GreenSum(nn.Module):
+    """logit = green light in the image, minus a constant."""
+
+    def __init__(self):
+        super().__init__()
+        self.bias = nn.Parameter(torch.tensor(-10.0))
+
+    def forward(self, images):
+        return images[:, 1].sum(dim=(1, 2)) / 8 + self.bias
+
+
+def test_grey_top_greys_the_ranked_cells_and_matches_faithfulness():
+    model = GreenSum()
+    images = torch.zeros(2, 3, 16, 16)
+    images[:, 1, :8, :8] = 1.0  # green top-left cell
+    maps = np.array([[[1.0, 0], [0, 0]], [[0, 1.0], [0, 0]]])
+    p = grey_top(model, images, maps, 1)
+    greyed = occlude_cells(images, np.array([[0], [1]]), 8)
+    expected = torch.sigmoid(model(greyed)).detach().double().numpy()
+    np.testing.assert_allclose(p, expected)
+    assert p[0] < p[1]  # greying the green cell lowers the logit
+    faith = faithfulness(model, images, maps, 1)
+    np.testing.assert_allclose(faith["top"], p)
+    with pytest.raises(ValueError, match="one map per image"):
+        grey_top(model, images, maps[:1], 1)
+    with pytest.raises(ValueError, match="k must be"):
+        grey_top(model, images, maps, 5)

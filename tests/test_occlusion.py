@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from helpers.occlusion import occlusion_map
+from helpers.occlusion import blurred, occlusion_map
 
 
 class LinearLogit(nn.Module):
@@ -182,3 +182,55 @@ def test_the_promised_name_still_answers():
     import helpers.metrics
 
     assert helpers.metrics.occlusion_map is occlusion_map
+
+
+def test_blurred_keeps_flat_images_and_total_light():
+    flat = torch.full((2, 3, 16, 16), 0.3, dtype=torch.float64)
+    torch.testing.assert_close(blurred(flat, sigma=2.0), flat)
+    dot = torch.zeros(1, 3, 24, 24, dtype=torch.float64)
+    dot[..., 12, 12] = 1.0
+    spread = blurred(dot, sigma=2.0)
+    assert spread.shape == dot.shape
+    assert float(spread.sum()) == pytest.approx(3.0, rel=1e-6)  # away from the edges
+    assert float(spread[..., 12, 12].max()) < 0.1
+    with pytest.raises(ValueError, match="sigma"):
+        blurred(dot, sigma=0)
+    with pytest.raises(ValueError, match="too large"):
+        blurred(dot, sigma=20.0)
+
+
+@pytest.mark.parametrize("fill", ["blur", "images"])
+def test_a_linear_model_drops_by_what_the_fill_changes(fill):
+    model = LinearLogit(16, 16, seed=2)
+    x = torch.from_numpy(_images(3, 16, 16, seed=5))
+    other = torch.from_numpy(_images(3, 16, 16, seed=6))
+    used = blurred(x, sigma=2.0) if fill == "blur" else other
+    got = occlusion_map(model, x, patch=4, fill=used if fill == "images" else "blur")
+    w = model.weight.detach()
+    expected = ((x - used) * w).reshape(3, 3, 4, 4, 4, 4).sum(dim=(1, 3, 5))
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-9, atol=1e-9)
+    same = occlusion_map(model, x, patch=4, fill=x)  # filling a cell with itself
+    np.testing.assert_allclose(same, 0.0, atol=1e-9)
+
+
+def test_a_window_is_the_mean_of_the_squares_that_cover_a_cell():
+    model = LinearLogit(16, 16, seed=3)
+    x = _images(2, 16, 16, seed=7)
+    one = occlusion_map(model, x, patch=4)  # linear: a square's drop is its cells' sum
+    squares = sum(np.roll(one, (-a, -b), axis=(1, 2)) for a in (0, 1) for b in (0, 1))
+    expected = sum(np.roll(squares, (a, b), axis=(1, 2)) for a in (0, 1) for b in (0, 1))
+    got = occlusion_map(model, x, patch=4, window=2)
+    np.testing.assert_allclose(got, expected / 4, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(occlusion_map(model, x, patch=4, window=1), one)
+
+
+def test_fill_and_window_errors():
+    model = LinearLogit(16, 16)
+    x = torch.from_numpy(_images(2, 16, 16))
+    with pytest.raises(ValueError, match="fill must be one of"):
+        occlusion_map(model, x, patch=4, fill="noise")
+    with pytest.raises(ValueError, match="fill images must have"):
+        occlusion_map(model, x, patch=4, fill=x[:1])
+    for bad in (0, 5, 1.5, True):
+        with pytest.raises(ValueError, match="window must be an int from 1 to 4"):
+            occlusion_map(model, x, patch=4, window=bad)

@@ -259,3 +259,16 @@ def test_grouping_windows_by_size_changes_no_pixel(monkeypatch):
     drawn = make_scenes(600, seed=6, distractors=(2, 6))
     monkeypatch.setattr(scenes, "_GROUPS", 1)  # one window per kind: the largest
     _same_scenes(drawn, make_scenes(600, seed=6, distractors=(2, 6)))
+
+
+def test_the_same_scenes_without_their_main_object():
+    full = make_scenes(40, seed=11, distractors=(1, 3))
+    bare = make_scenes(40, seed=11, distractors=(1, 3), main=False)
+    assert not bare.labels.any() and not bare.masks.any()
+    assert np.isnan(bare.centers).all()
+    bird = full.labels == 1
+    changed = np.abs(full.images - bare.images).max(axis=1) > 1e-6  # (N, H, W)
+    assert changed[bird][full.masks[bird]].all()  # every bird pixel is gone
+    assert changed[bird][~full.masks[bird]].mean() < 0.05  # little else: its edges
+    with pytest.raises(TypeError, match="main must be True or False"):
+        make_scenes(4, main=1)

@@ -6,7 +6,7 @@ import torch
 
 from helpers.left_right import LEFT, RIGHT
 from helpers.models import POSITIONS, STEMS, ViT
-from helpers.rollout import attention_rollout, class_attention
+from helpers.rollout import attention_rollout, class_attention, gradient_rollout
 from helpers.scenes import make_scenes
 from helpers.train import VIT_LR
 from helpers.vit_positions import (
@@ -216,3 +216,35 @@ def test_recall_by_position_takes_vision_transformers():
         found = predict_logits(m, scenes.images[bird]) > 0
         weighted = np.nansum(got["recall"][name] * got["counts"]) / got["counts"].sum()
         assert weighted == pytest.approx(found.mean())  # every bird counted once
+
+
+def test_gradient_rollout_weights_each_layer_by_its_gradient():
+    torch.manual_seed(0)
+    vit = ViT().eval()
+    with torch.no_grad():
+        for block in vit.blocks:
+            block.attention.qkv.weight.mul_(3)  # attention that is not near uniform
+    images = torch.rand(3, 3, 48, 48)
+    got = gradient_rollout(vit, images, batch_size=2)  # two batches
+    assert got.shape == (3, 6, 6)
+    np.testing.assert_allclose(got.sum(axis=(1, 2)), 1.0)
+    assert all(p.grad is None for p in vit.parameters())  # the model is left alone
+    # by hand for one image, through ViT.run's attention maps
+    x = vit.tokens(images[:1])
+    maps = []
+    for block in vit.blocks:
+        x, w = block(x)
+        maps.append(w)
+    z = vit.head(vit.norm(x[:, 0]))[:, 0]
+    grads = torch.autograd.grad(z.sum(), maps)
+    r = torch.eye(37)
+    for a, g in zip(maps, grads, strict=True):
+        r = r + (g * a).clamp_min(0).mean(dim=1)[0] @ r
+    row = r[0, 1:].double()
+    np.testing.assert_allclose(
+        got[0], (row / row.sum()).reshape(6, 6).detach().numpy(), rtol=1e-5
+    )
+    with pytest.raises(TypeError, match="ViT"):
+        gradient_rollout(torch.nn.Linear(2, 2), images)
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        gradient_rollout(vit, images[0])

@@ -32,19 +32,24 @@ CLUTTER = (2, 6)
 """Distractors per scene, 2 to 6, so that every scene is cluttered."""
 
 
-def position_data(seed: int, n_train: int = 6000, n_test: int = 2000) -> dict[str, Scenes]:
+def position_data(
+    seed: int, n_train: int = 6000, n_test: int = 2000, *, main: bool = True
+) -> dict[str, Scenes]:
     """Training scenes with birds in the left half; test scenes in each half.
 
     The three sets use different seeds derived from ``seed``: no test scene is a
-    training scene.
+    training scene. ``main=False``: the same scenes without their birds and decoys
+    (:func:`helpers.scenes.make_scenes`).
     """
     return {
         "train": make_scenes(
-            n_train, region=LEFT, distractors=CLUTTER, seed=1000 * seed + 1
+            n_train, region=LEFT, distractors=CLUTTER, seed=1000 * seed + 1, main=main
         ),
-        "left": make_scenes(n_test, region=LEFT, distractors=CLUTTER, seed=1000 * seed + 2),
+        "left": make_scenes(
+            n_test, region=LEFT, distractors=CLUTTER, seed=1000 * seed + 2, main=main
+        ),
         "right": make_scenes(
-            n_test, region=RIGHT, distractors=CLUTTER, seed=1000 * seed + 3
+            n_test, region=RIGHT, distractors=CLUTTER, seed=1000 * seed + 3, main=main
         ),
     }
 

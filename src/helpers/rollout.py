@@ -18,8 +18,18 @@ row. Two ways to turn them into one (h, w) map per image:
   reached the answer through all the layers (an approximation: it ignores the MLPs
   and the values).
 
-Both maps leave out what the class token takes from itself and are renormalised over
-the cells, so each sums to 1 and :func:`helpers.metrics.attention_mass` can score it.
+- :func:`gradient_rollout` (Chefer et al. 2021): the rollout of the attention that
+  mattered for *this* answer. Each head's weights are multiplied by the gradient of
+  the bird logit with respect to them, the positive part kept and the heads averaged;
+  the layers are chained through the residual connections::
+
+      Abar_l = mean_h (dz/dA_lh * A_lh)^+          R = I;  R = R + Abar_l R, l = 1..L
+
+  It needs the model itself (a gradient), not only its attention maps.
+
+All three maps leave out what the class token takes from itself and are renormalised
+over the cells, so each sums to 1 and :func:`helpers.metrics.attention_mass` can score
+it (a map that is zero everywhere becomes the flat map).
 """
 
 from __future__ import annotations
@@ -29,7 +39,10 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["class_attention", "attention_rollout"]
+from helpers.inference import eval_mode
+from helpers.models import ViT
+
+__all__ = ["class_attention", "attention_rollout", "gradient_rollout"]
 
 
 def _check_maps(maps: object) -> torch.Tensor:
@@ -56,9 +69,12 @@ def _check_maps(maps: object) -> torch.Tensor:
 
 
 def _cells(row: torch.Tensor) -> np.ndarray:
-    """(N, T) class-token rows -> (N, h, h) maps over the cells, each summing to 1."""
+    """(N, T) class-token rows -> (N, h, h) maps over the cells, each summing to 1
+    (flat where a row has nothing on the cells)."""
     cells = row[:, 1:]
-    cells = cells / cells.sum(dim=1, keepdim=True)
+    total = cells.sum(dim=1, keepdim=True)
+    flat = torch.full_like(cells, 1.0 / cells.shape[1])
+    cells = torch.where(total > 0, cells / torch.where(total > 0, total, 1.0), flat)
     side = math.isqrt(cells.shape[1])
     return cells.reshape(len(cells), side, side).cpu().numpy()
 
@@ -125,3 +141,43 @@ def attention_rollout(maps: object) -> np.ndarray:
         b = (maps[:, layer].mean(dim=1) + eye) / 2
         rollout = b @ rollout
     return _cells(rollout[:, 0])
+
+
+def gradient_rollout(
+    vit: ViT, images: torch.Tensor, *, batch_size: int = 250
+) -> np.ndarray:
+    """Gradient-weighted attention rollout (Chefer et al. 2021): (N, h, w), sums to 1.
+
+    For each layer l, Abar_l = mean over heads of (dz/dA_lh * A_lh) clipped at 0,
+    with z the bird logit of each image; R = I, then R = R + Abar_l R for l = 1..L;
+    the class token's row of R over the cells, renormalised. The model runs in eval
+    mode; its parameters get no gradient.
+
+    Args:
+        vit: a :class:`~helpers.models.ViT`.
+        images: (N, 3, H, W) float tensor.
+    """
+    if not isinstance(vit, ViT):
+        raise TypeError(f"vit must be a helpers.models.ViT, got {type(vit).__name__}")
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError("images must be a float torch tensor of shape (N, 3, H, W)")
+    dev = vit.cls.device
+    rows = []
+    with eval_mode(vit):
+        for s in range(0, len(images), batch_size):
+            x = vit.tokens(images[s : s + batch_size].to(dev))
+            maps = []
+            for block in vit.blocks:
+                x, weights = block(x)
+                maps.append(weights)
+            z = vit.head(vit.norm(x[:, 0]))[:, 0]
+            grads = torch.autograd.grad(z.sum(), maps)
+            n, t = x.shape[0], x.shape[1]
+            relevance = torch.eye(t, dtype=x.dtype, device=dev).expand(n, t, t)
+            for a, g in zip(maps, grads, strict=True):
+                weighted = (g * a).clamp_min(0).mean(dim=1)  # (n, T, T)
+                relevance = relevance + weighted @ relevance
+            rows.append(relevance[:, 0].detach().double().cpu())
+    if not rows:
+        return np.zeros((0, *vit.grid))
+    return _cells(torch.cat(rows))

@@ -483,9 +483,10 @@ def _groups(scale: np.ndarray, extent: float, most: int | None = None):
 
 
 def _render(
-    p: dict[str, np.ndarray], size: int, noise: np.ndarray
+    p: dict[str, np.ndarray], size: int, noise: np.ndarray, main: bool = True
 ) -> dict[str, np.ndarray]:
-    """Draw one chunk of scenes from their parameters (sizes in image fractions)."""
+    """Draw one chunk of scenes from their parameters (sizes in image fractions);
+    without the bird or decoy when ``main`` is False."""
     f32 = np.float32
     reach = max(_EXTENTS[k] for k in (_LEAF, _BLOB, _BRANCH))  # of any distractor
     pad = int(
@@ -502,7 +503,7 @@ def _render(
             for part, half in _groups(p["d_size"][idx, j] * size, _EXTENTS[kind]):
                 _distractor(canvas, p, idx[part], j, kind, half, size)
     # the main object: a bird, or a decoy of about the bird's area (0.2 length^2)
-    for idx, half in _groups(p["length"] * size, _EXTENTS[_MAIN]):
+    for idx, half in _groups(p["length"] * size, _EXTENTS[_MAIN]) if main else ():
         _main_object(canvas, p, idx, half, size)
     # pixel noise, then clip to [0, 1]
     img = canvas.crop(canvas.rgb) + noise * p["noise"].astype(f32)[:, None, None, None]
@@ -531,7 +532,7 @@ def _noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return (raw.astype(np.float32) - 127.5) * np.float32(1 / 73.9)
 
 
-def _build(p: dict[str, np.ndarray], size: int, seed: int) -> Scenes:
+def _build(p: dict[str, np.ndarray], size: int, seed: int, main: bool = True) -> Scenes:
     """Render scenes from parameters in chunks and assemble a :class:`Scenes`.
 
     Chunks are independent (each has its own noise stream), so they are drawn on a
@@ -547,7 +548,7 @@ def _build(p: dict[str, np.ndarray], size: int, seed: int) -> Scenes:
         params = {key: value[part] for key, value in p.items()}
         shape = (len(params["labels"]), 3, size, size)
         noise = _noise(np.random.default_rng([seed, 1, start]), shape)
-        images[part], masks[part], leaf_masks[part] = _render(params, size, noise)
+        images[part], masks[part], leaf_masks[part] = _render(params, size, noise, main)
 
     starts = range(0, n, _CHUNK)
     workers = min(len(starts), os.cpu_count() or 1, 4)
@@ -557,7 +558,8 @@ def _build(p: dict[str, np.ndarray], size: int, seed: int) -> Scenes:
     else:
         for start in starts:
             chunk(start)
-    return Scenes(images, p["labels"].copy(), masks, _centroids(masks), leaf_masks)
+    labels = p["labels"].copy() if main else np.zeros(n, np.int64)
+    return Scenes(images, labels, masks, _centroids(masks), leaf_masks)
 
 
 # ----------------------------------------------------------------------------------
@@ -572,6 +574,7 @@ def make_scenes(
     distractors: int | tuple[int, int] = (0, 4),
     bird_size: float | tuple[float, float] = (0.22, 0.42),
     seed: int = 0,
+    main: bool = True,
 ) -> Scenes:
     """Generate ``n`` bird scenes, about half of them with a bird.
 
@@ -587,6 +590,9 @@ def make_scenes(
         bird_size: the bird's length (tail to beak) as a fraction of the image size,
             a number or a ``(low, high)`` range within [0.1, 0.8].
         seed: the same seed gives the same scenes on every run.
+        main: False draws the same scenes without their main object (no bird, no
+            decoy): background, distractors and noise exactly as with it, labels 0,
+            empty masks. The counterfactual "this scene without its bird".
 
     Returns:
         :class:`Scenes` with images (N, 3, size, size) float32, labels (N,) int64,
@@ -610,6 +616,8 @@ def make_scenes(
     distractors = _check_range("distractors", distractors, 0, MAX_DISTRACTORS, integer=True)
     bird_size = _check_range("bird_size", bird_size, 0.1, 0.8, integer=False)
     seed = _check_int("seed", seed, 0, 2**63 - 1)
+    if not isinstance(main, bool):
+        raise TypeError(f"main must be True or False, got {main!r}")
     rng = np.random.default_rng(seed)
     params = _sample(
         n,
@@ -619,7 +627,7 @@ def make_scenes(
         bird_size=bird_size,
         slots=int(distractors[1]),
     )
-    return _build(params, size, seed)
+    return _build(params, size, seed, main)
 
 
 def render_scene(

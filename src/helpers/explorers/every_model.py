@@ -5,9 +5,10 @@ Chapter 6's five models give six maps over the image's grid, of two different ki
 **multiplies by** (:data:`~helpers.answer.MULTIPLIED`: the flatten readout's weights,
 the fixed mask, attention pooling, the ViT class token's attention) and the maps
 **read off after** (:data:`~helpers.answer.READ_OFF`: what each cell adds to the logit
-of the flatten readout and of average pooling, its class activation map). :func:`answer_frame` (the bird's centre -> the maps, their
-share on the bird, each model's P(bird)) is drawn by :func:`draw_answer` and made
-live by :func:`answer_explorer`; static: the bird crossing the image.
+of the flatten readout and of average pooling, its class activation map).
+:func:`answer_frame` (the bird's centre -> the maps, their share on the bird, each
+model's P(bird)) is drawn by :func:`draw_answer` and made live by
+:func:`answer_explorer`; static: the bird crossing the image.
 """
 
 from __future__ import annotations
