@@ -103,3 +103,29 @@ def test_seed_agreement():
     assert np.isnan(seed_agreement([a - 1, a])["jsd"])  # not maps summing to 1
     with pytest.raises(ValueError, match="at least 2"):
         seed_agreement([a])
+
+
+def test_the_committed_results_read_for_every_seed():
+    from helpers.map_scores import explanation_over_seeds
+    from helpers.results import load
+
+    committed = load("explanation")
+    assert committed["seeds"] == [0, 1, 2] and committed["scenes"] == 300
+    acc = explanation_over_seeds(
+        committed, "counterfactual", "right", "uniform", "accuracy"
+    )
+    assert acc.shape == (3,) and ((acc > 0) & (acc < 1)).all()
+    first = committed["counterfactual"]["0"]["right"]["uniform"]["accuracy"]
+    assert acc[0] == first
+    for part, keys in [
+        ("agreement", ("attention", "pointing")),
+        ("occlusion", ("2x2", "spearman")),
+        ("faithfulness", ("avg", "attention", "3")),
+        ("vit", ("agreement", "gradient", "pointing")),
+    ]:
+        assert explanation_over_seeds(committed, part, *keys).shape == (3,)
+    assert set(committed["across_seeds"]) >= {"attention", "occlusion", "CAM"}
+    with pytest.raises(ValueError, match="part must be one of"):
+        explanation_over_seeds(committed, "maps", "x")
+    with pytest.raises(ValueError, match="missing 'nothing'"):
+        explanation_over_seeds(committed, "agreement", "nothing", "pointing")

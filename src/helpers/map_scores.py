@@ -14,7 +14,8 @@ is itself a test: :func:`seed_agreement`).
   k cells) and point at the bird (:mod:`helpers.explanation`);
 - :func:`faithfulness_scores`: P(bird) after greying the top-k cells of several
   rankings, for several models (one that attends, one that does not);
-- :func:`vit_maps`: a ViT's three maps (class token, rollout, gradient rollout).
+- :func:`vit_maps`: a ViT's three maps (class token, rollout, gradient rollout);
+- :func:`explanation_over_seeds`: one number of the committed results for every seed.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ __all__ = [
     "VIT_MAPS",
     "vit_maps",
     "seed_agreement",
+    "explanation_over_seeds",
 ]
 
 COUNTERFACTUALS = {
@@ -243,3 +245,33 @@ def seed_agreement(maps: Sequence[np.ndarray]) -> dict[str, float]:
             np.concatenate([js_divergence(maps[i], maps[j]) for i, j in pairs]).mean()
         )
     return {"spearman": float(np.nanmedian(rho)), "top_k": float(top.mean()), "jsd": jsd}
+
+
+def explanation_over_seeds(
+    committed: Mapping[str, Any], part: str, *keys: str
+) -> np.ndarray:
+    """One number of ``experiments/explanation.json`` for every seed, e.g.
+    ``explanation_over_seeds(load("explanation"), "counterfactual", "right",
+    "uniform", "accuracy")``.
+
+    Args:
+        committed: the results, as :func:`helpers.results.load` reads them.
+        part: ``"counterfactual"``, ``"agreement"``, ``"occlusion"``,
+            ``"faithfulness"`` or ``"vit"``.
+        keys: the path below each seed's entry.
+
+    Returns:
+        (seeds,) float64.
+    """
+    parts = ("counterfactual", "agreement", "occlusion", "faithfulness", "vit")
+    if part not in parts:
+        raise ValueError(f"part must be one of {parts}, got {part!r}")
+    values = []
+    for seed in committed["seeds"]:
+        entry = committed[part][str(seed)]
+        for key in keys:
+            if not isinstance(entry, Mapping) or key not in entry:
+                raise ValueError(f"no {'/'.join(keys)} under {part!r} (missing {key!r})")
+            entry = entry[key]
+        values.append(float(entry))
+    return np.asarray(values)
