@@ -222,8 +222,8 @@ def pixel_run(
 
 
 SEED_ROWS = {
-    "flatten": "flatten → linear, ch. 4's backbone",
-    "flatten_own": "flatten → linear, own backbone",
+    "flatten": "flatten, ch. 4's backbone",
+    "flatten_own": "flatten, own backbone",
     "avg": ROWS["avg"],
     "mask": ROWS["mask"],
     "attention": ROWS["attention"],

@@ -204,7 +204,7 @@ def adversarial_weights(
     P(bird) within ``tolerance`` of the model's: Jain & Wallace's adversary.
 
     Gradient ascent (Adam) on the softmax scores s of each image, from the learned
-    map plus a little noise, on JSD(softmax(s), a) - 100 * max(0, |dP| - tolerance);
+    map plus a little noise, on JSD(softmax(s), a) - 100 * max(0, abs(dP) - tolerance);
     each image keeps the farthest map seen that stayed within the tolerance (its own
     map if none did).
 
@@ -267,10 +267,11 @@ def counterfactual_effects(
         masks: (N, H, W) bird masks, to measure each map's share on the bird.
 
     Returns:
-        ``{name: {"accuracy", "change", "jsd", "mass"}}``: accuracy with those
-        weights; the mean |P(bird) - P(bird) with the learned weights|; the mean
-        Jensen-Shannon divergence from the learned map (bits); the mean share of the
-        map on the bird over the scenes with one (NaN without ``masks``).
+        ``{name: {"accuracy", "change", "jsd", "mass"}}``: the accuracy with those
+        weights; the mean absolute change of P(bird) from its value with the learned
+        weights; the mean Jensen-Shannon divergence from the learned map (bits); the
+        mean share of the map on the bird over the scenes with one (NaN without
+        ``masks``).
     """
     if "learned" not in weightings:
         raise ValueError("weightings must hold the model's own weights as 'learned'")

@@ -154,9 +154,10 @@ def agreement_scores(
         k: the top cells compared by :func:`helpers.explanation.top_k_overlap`.
 
     Returns:
-        ``{name: {"spearman": median rank agreement with the reference,
-        "top_k": mean share of its top k among the reference's top k,
-        "pointing": share of scenes whose top cell is on the bird}}``.
+        ``{name: scores}``, the scores a dict: ``"spearman"``, the median rank
+        agreement with the reference; ``"top_k"``, the mean share of its top k among
+        the reference's top k; ``"pointing"``, the share of scenes whose top cell is
+        on the bird.
     """
     out = {}
     for name, m in maps.items():
@@ -229,9 +230,9 @@ def seed_agreement(maps: Sequence[np.ndarray]) -> dict[str, float]:
         maps: one (N, h, w) array per seed (at least 2).
 
     Returns:
-        ``{"spearman": median over scenes and pairs of seeds of the rank agreement,
-        "top_k": mean top-3 overlap, "jsd": mean Jensen-Shannon divergence (bits,
-        NaN unless every map sums to 1)}``.
+        A dict: ``"spearman"``, the median over scenes and pairs of seeds of the rank
+        agreement; ``"top_k"``, the mean top-3 overlap; ``"jsd"``, the mean
+        Jensen-Shannon divergence (bits; NaN unless every map sums to 1).
     """
     if len(maps) < 2:
         raise ValueError("seed_agreement needs the maps of at least 2 seeds")

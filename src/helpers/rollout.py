@@ -23,7 +23,8 @@ row. Two ways to turn them into one (h, w) map per image:
   the bird logit with respect to them, the positive part kept and the heads averaged;
   the layers are chained through the residual connections::
 
-      Abar_l = mean_h (dz/dA_lh * A_lh)^+          R = I;  R = R + Abar_l R, l = 1..L
+      Abar_l = mean_h (dz/dA_lh * A_lh)^+
+      R = I;  R = R + Abar_l R  for l = 1 .. L
 
   It needs the model itself (a gradient), not only its attention maps.
 
