@@ -146,15 +146,29 @@ def test_page_in_the_browser(server, browser, page_path):
     assert not no_alt, f"images without alt text: {no_alt}"
 
     page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => {
-            // our content: the article, not the theme's navigation chrome
-            const r = await axe.run('article.bd-article', {resultTypes: ['violations']});
-            return r.violations
-                .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3)
-                    .map(n => n.target.join(' ')).join(', '));
-        }"""
+    violations = []
+    for mode in ("light", "dark"):  # the theme's two colour schemes (its toggle)
+        page.evaluate(
+            "mode => { const d = document.documentElement.dataset;"
+            " d.mode = mode; d.theme = mode; }",
+            mode,
+        )
+        page.wait_for_timeout(50)
+        found = page.evaluate(
+            """async () => {
+                // our content: the article, not the theme's navigation chrome
+                const r = await axe.run(
+                    'article.bd-article', {resultTypes: ['violations']});
+                return r.violations
+                    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3)
+                        .map(n => n.target.join(' ')).join(', '));
+            }"""
+        )
+        violations += [f"{mode} mode: {v}" for v in found]
+    page.evaluate(
+        "() => { const d = document.documentElement.dataset;"
+        " d.mode = 'light'; d.theme = 'light'; }"
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(
