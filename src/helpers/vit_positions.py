@@ -18,6 +18,7 @@ seed 0 live.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,8 @@ __all__ = [
     "vit_live_table",
     "vit_seeds_table",
     "vit_over_seeds",
+    "rolled_positions",
+    "roll_effect",
 ]
 
 VIT_VARIANTS = {"learned": "learned positions", "none": "no positions"}
@@ -220,3 +223,50 @@ def vit_seeds_table(committed: Mapping[str, Any], stem: str = "conv") -> Table:
         rows,
         caption=f"mean (range) over seeds {seeds}; flat baseline {np.mean(flat):.2f}",
     )
+
+
+def rolled_positions(vit: ViT, columns: int) -> ViT:
+    """A copy of ``vit`` whose learned positional embeddings of the grid's cells are
+    rolled by ``columns`` columns to the right (wrapping around), the class token's
+    left as it was: the vector that belonged to cell (i, j) now goes to cell
+    (i, j + columns). Nothing is trained; an intervention on the parameters.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> vit = ViT().eval()
+    >>> moved = rolled_positions(vit, 2)
+    >>> cells = vit.pos[0, 1:].reshape(6, 6, -1)
+    >>> bool(torch.equal(moved.pos[0, 1:].reshape(6, 6, -1)[:, 2], cells[:, 0]))
+    True
+    """
+    if not isinstance(vit, ViT) or vit.position != "learned":
+        raise TypeError("vit must be a helpers.models.ViT with learned positions")
+    if isinstance(columns, bool) or not isinstance(columns, int):
+        raise ValueError(f"columns must be an int, got {columns!r}")
+    moved = copy.deepcopy(vit)
+    h, w = vit.grid
+    with torch.no_grad():
+        cells = moved.pos[0, 1:].reshape(h, w, -1)
+        moved.pos[0, 1:] = torch.roll(cells, columns, dims=1).reshape(h * w, -1)
+    return moved
+
+
+def roll_effect(
+    vit: ViT, data: dict[str, Scenes], columns: int = 3
+) -> dict[str, dict[str, float]]:
+    """Test accuracy in each half of ``data`` (:func:`helpers.left_right.position_data`)
+    before and after :func:`rolled_positions`: ``{"as trained" | "rolled": {"left",
+    "right"}}``. If the right-half deficit comes from the embeddings, it moves with
+    them."""
+    models = {"as trained": vit, "rolled": rolled_positions(vit, columns)}
+    return {
+        name: {
+            half: float(
+                (
+                    (predict_logits(m, data[half].images) > 0) == (data[half].labels == 1)
+                ).mean()
+            )
+            for half in ("left", "right")
+        }
+        for name, m in models.items()
+    }
