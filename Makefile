@@ -104,8 +104,8 @@ notebooks: $(STAMP) $(KERNEL_CONFIG)
 
 ## experiments: the three-seed results of chapters 2 to 6 into experiments/chapter2.json
 ## (~15 min), chapter3.json (~10 min), chapter4.json (~16 min), comparators.json (~6 min),
-## clutter_sweep.json (~25 min), chapter5.json (~20 min), chapter6.json (~3 min)
-## and explanation.json (~10 min)
+## clutter_sweep.json (~25 min), chapter5.json (~20 min), position_roll.json (~2 min),
+## chapter6.json (~3 min) and explanation.json (~5 min)
 experiments: $(STAMP)
 	$(PY) experiments/chapter2.py
 	$(PY) experiments/chapter3.py
@@ -113,6 +113,7 @@ experiments: $(STAMP)
 	$(PY) experiments/comparators.py
 	$(PY) experiments/clutter_sweep.py
 	$(PY) experiments/chapter5.py
+	$(PY) experiments/position_roll.py
 	$(PY) experiments/chapter6.py
 	$(PY) experiments/explanation.py
 

@@ -248,3 +248,33 @@ def test_gradient_rollout_weights_each_layer_by_its_gradient():
         gradient_rollout(torch.nn.Linear(2, 2), images)
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         gradient_rollout(vit, images[0])
+
+
+def test_rolled_positions_move_the_cells_embeddings_only():
+    from helpers.vit_positions import roll_effect, rolled_positions
+
+    torch.manual_seed(0)
+    vit = ViT().eval()
+    before = vit.pos.detach().clone()
+    moved = rolled_positions(vit, 1)
+    torch.testing.assert_close(vit.pos, before)  # the model itself is left alone
+    torch.testing.assert_close(moved.pos[0, 0], before[0, 0])  # the class token's
+    cells, new = before[0, 1:].reshape(6, 6, -1), moved.pos[0, 1:].reshape(6, 6, -1)
+    torch.testing.assert_close(new[:, 1:], cells[:, :-1])
+    torch.testing.assert_close(new[:, 0], cells[:, -1])  # wraps around
+    torch.testing.assert_close(rolled_positions(vit, 6).pos, before)
+    for name, p in moved.named_parameters():
+        if name != "pos":
+            torch.testing.assert_close(p, dict(vit.named_parameters())[name])
+    with pytest.raises(TypeError, match="learned positions"):
+        rolled_positions(ViT(position="none"), 1)
+    with pytest.raises(ValueError, match="columns must be an int"):
+        rolled_positions(vit, 1.5)
+    data = {
+        "left": make_scenes(20, region=LEFT, seed=1),
+        "right": make_scenes(20, region=RIGHT, seed=2),
+    }
+    found = roll_effect(vit, data, 3)
+    assert set(found) == {"as trained", "rolled"}
+    assert all(set(v) == {"left", "right"} for v in found.values())
+    assert all(0 <= a <= 1 for v in found.values() for a in v.values())
