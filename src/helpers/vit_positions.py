@@ -31,7 +31,7 @@ from helpers.models import POSITIONS, STEMS, ViT
 from helpers.rollout import attention_rollout, class_attention
 from helpers.scenes import Scenes
 from helpers.tables import Table, spread
-from helpers.train import CNN_LR, VIT_LR, fit, predict_logits
+from helpers.train import CNN_LR, VIT_LR, accuracy, fit, predict_logits
 
 __all__ = [
     "VIT_VARIANTS",
@@ -260,13 +260,6 @@ def roll_effect(
     them."""
     models = {"as trained": vit, "rolled": rolled_positions(vit, columns)}
     return {
-        name: {
-            half: float(
-                (
-                    (predict_logits(m, data[half].images) > 0) == (data[half].labels == 1)
-                ).mean()
-            )
-            for half in ("left", "right")
-        }
+        name: {half: accuracy(m, data[half]) for half in ("left", "right")}
         for name, m in models.items()
     }
