@@ -105,7 +105,8 @@ notebooks: $(STAMP) $(KERNEL_CONFIG)
 ## experiments: the three-seed results of chapters 2 to 6 into experiments/chapter2.json
 ## (~15 min), chapter3.json (~10 min), chapter4.json (~16 min), comparators.json (~6 min),
 ## clutter_sweep.json (~25 min), chapter5.json (~20 min), position_roll.json (~2 min),
-## chapter6.json (~3 min) and explanation.json (~5 min)
+## chapter6.json (~3 min), gating.json (~4 min), optimizers.json (~6 min) and
+## explanation.json (~5 min)
 experiments: $(STAMP)
 	$(PY) experiments/chapter2.py
 	$(PY) experiments/chapter3.py
@@ -115,6 +116,8 @@ experiments: $(STAMP)
 	$(PY) experiments/chapter5.py
 	$(PY) experiments/position_roll.py
 	$(PY) experiments/chapter6.py
+	$(PY) experiments/gating.py
+	$(PY) experiments/optimizers.py
 	$(PY) experiments/explanation.py
 
 ## budget: chapter 4's model against its training budget (>= 95% in 60 s), 3 seeds (~3 min)

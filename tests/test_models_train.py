@@ -103,6 +103,17 @@ def test_fit_is_deterministic_and_learns(small):
     assert ha.loss[1] < ha.loss[0]
 
 
+def test_fit_with_sgd_momentum_learns_and_differs_from_adamw(small):
+    sgd, adamw = PooledCNN("attention"), PooledCNN("attention")
+    h_sgd = fit(sgd, small, epochs=2, seed=5, progress=False, optimizer="sgd", lr=0.05)
+    fit(adamw, small, epochs=2, seed=5, progress=False)
+    assert h_sgd.loss[1] < h_sgd.loss[0]
+    x = torch.from_numpy(small.images[:8])
+    assert not torch.allclose(sgd(x), adamw(x))  # another optimiser, other weights
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        fit(sgd, small, optimizer="adam")
+
+
 def test_fit_shared_backbone_trains_every_head(small):
     backbone = Backbone()
     heads = {p: PooledCNN(p, backbone=backbone) for p in POOLS}

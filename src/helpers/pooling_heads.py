@@ -26,7 +26,7 @@ from helpers.metrics import attention_mass, flat_mass
 from helpers.models import POOLS, Backbone, PooledCNN
 from helpers.scenes import Scenes
 from helpers.tables import Table, spread
-from helpers.train import fit
+from helpers.train import CNN_LR, fit
 
 __all__ = [
     "three_heads",
@@ -159,8 +159,13 @@ def position_experiment(
     epochs: int = 6,
     on_epoch: Callable[[int, dict[str, PooledCNN]], None] | None = None,
     progress: bool = True,
+    optimizer: str = "adamw",
+    lr: float = CNN_LR,
 ) -> tuple[dict[str, PooledCNN], dict[str, Any]]:
     """Train the three heads on left-half birds; measure them in both halves.
+
+    ``optimizer`` and ``lr`` go to :func:`~helpers.train.fit` (its defaults are
+    chapter 4's recipe).
 
     Returns:
         The trained heads and a dict
@@ -180,6 +185,8 @@ def position_experiment(
                 epochs=epochs,
                 seed=seed,
                 progress=progress,
+                optimizer=optimizer,
+                lr=lr,
             )
             seconds += history.seconds
     else:
@@ -191,6 +198,8 @@ def position_experiment(
             seed=seed,
             on_epoch=callback,
             progress=progress,
+            optimizer=optimizer,
+            lr=lr,
         )
         seconds = history.seconds
     result = {

@@ -37,7 +37,11 @@ __all__ = [
     "reset_parameters",
     "initial_weights",
     "one_cycle",
+    "OPTIMIZERS",
 ]
+
+OPTIMIZERS = ("adamw", "sgd")
+""":func:`fit`'s optimisers: AdamW (every chapter's) and plain SGD with momentum."""
 
 # The course's peak learning rates, one per kind of model (every chapter trains with
 # these; a newcomer looks for them beside the loop that uses them).
@@ -215,6 +219,7 @@ def fit(
     on_epoch: Callable[[int], None] | None = None,
     progress: bool = True,
     frozen: nn.Module | None = None,
+    optimizer: str = "adamw",
 ) -> History:
     """Train ``model`` in place on ``scenes``; return its :class:`History`.
 
@@ -227,7 +232,8 @@ def fit(
         seed: fixes the initial weights and the minibatch order.
         lr: the peak learning rate of the one-cycle schedule.
         batch_size: scenes per step.
-        weight_decay: AdamW's decoupled weight decay.
+        weight_decay: AdamW's decoupled weight decay (for SGD, an L2 penalty of the
+            same size).
         targets: (N, Q) 0/1 targets for models with Q outputs (``logits_all``);
             column 0 is the bird label. Default: the bird labels.
         on_epoch: called as ``on_epoch(epoch)`` with the models in eval mode, once
@@ -237,8 +243,14 @@ def fit(
         frozen: a part of the model(s) to keep as it is (e.g. a trained backbone):
             neither re-initialised nor trained, its BatchNorm statistics fixed; the
             rest trains on its features.
+        optimizer: ``"adamw"`` (the course's default: each parameter's step divided
+            by a running size of its own gradients, plus decoupled weight decay) or
+            ``"sgd"`` (SGD with momentum 0.9: one step size for every parameter);
+            both under the one-cycle schedule.
     """
     models = _models(model)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     if frozen is not None and not any(
         sub is frozen for m in models.values() for sub in m.modules()
     ):
@@ -268,7 +280,10 @@ def fit(
         _train_mode(models, frozen)
     images = torch.from_numpy(scenes.images).to(dev)
     labels = torch.from_numpy(y.astype(np.float32)).to(dev)
-    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if optimizer == "adamw":
+        optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        optimiser = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     steps = -(-n // batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, one_cycle(epochs * steps))
     order = torch.Generator().manual_seed(seed)
