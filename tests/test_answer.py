@@ -10,13 +10,16 @@ from helpers.answer import (
     ROWS,
     SEED_ROWS,
     learned_by_backprop,
+    normalised,
     parameter_count,
     position_weights,
     seeds_of,
     weighting_kind,
 )
+from helpers.gating import GatedCNN
 from helpers.models import MLP, PooledCNN, ReadoutCNN, ViT
 from helpers.pooling_heads import three_heads
+from helpers.saliency import gated_offset, input_gradient
 from helpers.scenes import make_scenes, render_scene
 
 
@@ -43,22 +46,41 @@ def test_each_model_gets_its_kind(images, heads):
     assert weighting_kind(heads["attention"], images) == "computed from the input"
     assert weighting_kind(ViT().eval(), images) == "computed from the input"
     assert weighting_kind(MLP(hidden=()), images) == "fixed"
-    assert weighting_kind(MLP(), images) == "fixed"
+    # a ReLU MLP's effective weights (its logit's gradient) change with the input
+    assert weighting_kind(MLP(), images) == "computed from the input"
+    assert weighting_kind(GatedCNN("cells").eval(), images) == "computed from the input"
+    assert weighting_kind(GatedCNN("channels").eval(), images) == "none"
     assert weighting_kind(ReadoutCNN("flatten").eval(), images) == "fixed"
     assert weighting_kind(ReadoutCNN("max").eval(), images) == "computed from the input"
     assert set(KINDS) == {"none", "fixed", "computed from the input"}
 
 
-def test_mlp_position_weights_are_its_first_layer(images):
+def test_mlp_position_weights_are_its_effective_weights(images):
     torch.manual_seed(0)
     model = MLP(hidden=(16,))
+    with torch.no_grad():
+        model.layers[0].bias.normal_(0, 0.5)
     w = position_weights(model, images)
-    assert w.shape == (2, 8, 3, 48, 48)
-    expected = 2 * model.templates()[:8].numpy()  # d(2x - 1)/dx = 2
-    np.testing.assert_allclose(w[0], expected, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(w[1], expected, rtol=1e-5, atol=1e-7)
-    linear = position_weights(MLP(hidden=()), images)
-    assert linear.shape == (2, 1, 3, 48, 48)
+    assert w.shape == (2, 3, 48, 48)
+    np.testing.assert_allclose(w, input_gradient(model, images), rtol=1e-6)
+    z = model(images).detach().numpy()  # z(x) = dz/dx . x + c(x), exactly
+    by_identity = (w * images.numpy()).sum(axis=(1, 2, 3)) + gated_offset(model, images)
+    np.testing.assert_allclose(by_identity, z, rtol=1e-4, atol=1e-5)
+    linear = MLP(hidden=())
+    expected = 2 * linear.templates()[0].numpy()  # d(2x - 1)/dx = 2
+    for each in position_weights(linear, images):
+        np.testing.assert_allclose(each, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_normalised_tells_competing_weights_from_the_others(images, heads):
+    assert normalised(heads["avg"], images)
+    assert normalised(heads["mask"], images)
+    assert normalised(heads["attention"], images)
+    assert normalised(ViT().eval(), images)
+    assert normalised(GatedCNN("channels").eval(), images)  # uniform over positions
+    assert not normalised(GatedCNN("cells").eval(), images)
+    assert not normalised(ReadoutCNN("flatten").eval(), images)
+    assert not normalised(MLP(), images)
 
 
 def test_pooled_and_vit_weights_are_their_maps(images, heads):

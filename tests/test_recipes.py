@@ -22,6 +22,9 @@ def test_the_course_recipes_are_keyed_and_build_their_models():
     assert isinstance(none, ViT) and none.position == "none" and none.stem == "conv"
     flatten = recipes.RECIPES["chapter6-flatten"].build()["flatten"]
     assert isinstance(flatten, ReadoutCNN) and flatten.readout == "flatten"
+    gates = recipes.RECIPES["chapter6-gates"].build()
+    assert set(gates) == {"attention", "cells", "channels"}
+    assert len({id(m.backbone) for m in gates.values()}) == 1
 
 
 def test_unknown_recipe():
@@ -61,6 +64,28 @@ def test_the_flatten_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_pat
     assert set(info["right"]) == {"flatten"} and info["seconds"] > 0
     assert 0 <= info["right"]["flatten"]["accuracy"] <= 1
     assert zoo.path(recipes.RECIPES["chapter6-flatten"]).exists()
+
+
+def test_the_gates_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_path):
+    from helpers.left_right import LEFT, RIGHT
+    from helpers.scenes import make_scenes
+
+    monkeypatch.setenv("COURSE_ZOO", str(tmp_path))
+    data = {
+        "train": make_scenes(64, region=LEFT, seed=1),
+        "left": make_scenes(30, region=LEFT, seed=2),
+        "right": make_scenes(30, region=RIGHT, seed=3),
+    }
+    torch.manual_seed(0)
+    heads = {k: m.eval() for k, m in three_heads().items()}
+    before = {k: v.clone() for k, v in heads["avg"].backbone.state_dict().items()}
+    monkeypatch.setattr(zoo, "load_or_train", lambda recipe, *, progress=True: (heads, {}))
+    models, info = recipes.train_recipe("chapter6-gates", progress=False, data=data)
+    assert set(models) == {"attention", "cells", "channels"}
+    for name, value in models["cells"].backbone.state_dict().items():
+        torch.testing.assert_close(value, before[name])
+    assert set(info["share"]) == set(models)
+    assert zoo.path(recipes.RECIPES["chapter6-gates"]).exists()
 
 
 def test_course_models_come_from_the_cache(monkeypatch):

@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 from torch import nn
 
 from helpers.models import MLP
-from helpers.saliency import centroid, input_gradient, saliency
+from helpers.saliency import centroid, gated_offset, input_gradient, relu_gates, saliency
 
 SIZE = 8  # small images keep the models (3 * 8 * 8 inputs) and the checks quick
 
@@ -183,3 +183,30 @@ def test_input_gradient_works_for_any_module():
     grad = input_gradient(model, images(n=2))
     w = model[1].weight.detach().numpy().reshape(3, SIZE, SIZE)
     np.testing.assert_allclose(grad, np.stack([w, w]), rtol=1e-6)
+
+
+def test_a_relu_mlp_is_its_gradient_times_the_input_plus_the_gated_offset():
+    torch.manual_seed(3)
+    model = MLP(hidden=(32, 16)).eval()
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.bias.normal_(0, 0.3)
+    x = torch.rand(4, 3, 48, 48)
+    gates = relu_gates(model, x)
+    assert [tuple(g.shape) for g in gates] == [(4, 32), (4, 16)]
+    assert all(set(g.unique().tolist()) <= {0.0, 1.0} for g in gates)
+    z = model(x).detach().numpy()
+    g = input_gradient(model, x)
+    np.testing.assert_allclose(
+        (g * x.numpy()).sum(axis=(1, 2, 3)) + gated_offset(model, x), z, atol=1e-4
+    )
+    # the offset is not the logit of the zero image: its gates are x's
+    assert not np.allclose(gated_offset(model, x), model(torch.zeros(1, 3, 48, 48)).item())
+
+
+def test_gated_offset_needs_a_relu_mlp():
+    x = torch.rand(2, 3, 48, 48)
+    with pytest.raises(ValueError, match="activation='relu'"):
+        gated_offset(MLP(activation="tanh"), x)
+    with pytest.raises(ValueError, match="activation='relu'"):
+        relu_gates(torch.nn.Linear(3, 1), x)

@@ -3,13 +3,22 @@
 Every model of the course multiplies something over the image's positions in its
 forward pass. What differs is where those numbers come from:
 
-- ``"none"``: every position gets the same weight (average pooling);
+- ``"none"``: every position gets the same weight (average pooling; also
+  squeeze-and-excitation, whose computed weights are over channels, not positions);
 - ``"fixed"``: parameters, the same for every image (a flatten -> linear readout's
-  weights, one per channel and cell; logistic regression's and the MLP's first-layer
-  weights, one per pixel; the fixed learned mask);
-- ``"computed from the input"``: activations, different for different images
-  (attention pooling, a vision transformer's class-token attention; also max
-  pooling's choice of cell).
+  weights, one per channel and cell; logistic regression's weights, one per pixel;
+  the fixed learned mask);
+- ``"computed from the input"``: different for different images (attention pooling, a
+  vision transformer's class-token attention, a sigmoid gate per cell; max pooling's
+  choice of cell; and a ReLU MLP's effective weight on each pixel, its logit's
+  gradient, because its ReLU gates are computed from the input).
+
+The last kind is a family, not attention alone. :func:`normalised` separates one more
+property: whether each image's weights are non-negative and sum to 1 over the
+positions, so that positions compete for a fixed amount of weight (the softmax of
+attention, and of the fixed mask). Attention is the member that is both computed
+from the input and normalised, by comparing content (a query against keys); chapter 6
+states the criterion.
 
 :func:`position_weights` returns those numbers for each image, and
 :func:`weighting_kind` decides which of the three they are by comparing images: a
@@ -30,10 +39,12 @@ from torch import nn
 
 from helpers.cam import cell_contributions, class_activation_map
 from helpers.comparators import readout_over_seeds
+from helpers.gating import GatedCNN
 from helpers.inference import eval_mode
 from helpers.left_right import position_data
 from helpers.models import MLP, PooledCNN, ReadoutCNN, ViT
 from helpers.rollout import class_attention
+from helpers.saliency import input_gradient
 from helpers.train import MLP_LR, evaluate, fit
 from helpers.vit_positions import vit_over_seeds
 
@@ -42,6 +53,7 @@ __all__ = [
     "ROWS",
     "position_weights",
     "weighting_kind",
+    "normalised",
     "parameter_count",
     "learned_by_backprop",
     "PIXEL_EPOCHS",
@@ -74,11 +86,13 @@ on a backbone of its own); the pixel models, at chance on these scenes, are not 
 def position_weights(model: nn.Module, images: torch.Tensor) -> np.ndarray:
     """The weights the forward pass applies over positions, one map per image.
 
-    - :class:`~helpers.models.MLP` (logistic regression included): the first layer's
-      weights on each input pixel, d(first layer of unit j)/d(pixel), for each image
-      (computed by autograd, so nothing is assumed): (N, units, 3, H, W), at most the
-      first 8 units;
+    - :class:`~helpers.models.MLP` (logistic regression included): the effective
+      weight of each input pixel for this image, the logit's gradient dz/dx (for a
+      ReLU MLP z(x) = dz/dx . x + c(x) exactly, :func:`helpers.saliency.gated_offset`;
+      for logistic regression the same weights for every image): (N, 3, H, W);
     - :class:`~helpers.models.PooledCNN`: its pooling weights, (N, h, w);
+    - :class:`~helpers.gating.GatedCNN`: the factor each cell's value is multiplied
+      by, (N, h, w) (gates over cells; uniform for squeeze-and-excitation);
     - :class:`~helpers.models.ReadoutCNN`: ``"flatten"``, its classifier's weight on
       each channel at each cell, (N, C, h, w) (the same for every image); ``"max"``,
       1 where each channel takes its largest value and 0 elsewhere, (N, C, h, w);
@@ -95,18 +109,13 @@ def position_weights(model: nn.Module, images: torch.Tensor) -> np.ndarray:
         return _readout_weights(model, images)
     if isinstance(model, ViT):
         return class_attention(model.attention_maps(images))
+    if isinstance(model, GatedCNN):
+        return model.pool_weights(images).cpu().numpy().astype(np.float64)
     if isinstance(model, MLP):
-        first = model.layers[0]
-        units = min(8, first.out_features)
-        x = images.detach().clone().to(first.weight.device).requires_grad_(True)
-        out = first(model.inputs(x))[:, :units]  # (N, units)
-        grads = [
-            torch.autograd.grad(out[:, j].sum(), x, retain_graph=j < units - 1)[0]
-            for j in range(units)
-        ]
-        return torch.stack(grads, dim=1).detach().cpu().numpy().astype(np.float64)
+        return input_gradient(model, images).astype(np.float64)
     raise TypeError(
-        "model must be a helpers.models MLP, PooledCNN, ReadoutCNN or ViT, got "
+        "model must be a helpers.models MLP, PooledCNN, ReadoutCNN or ViT, or a "
+        "helpers.gating.GatedCNN, got "
         f"{type(model).__name__}"
     )
 
@@ -138,11 +147,31 @@ def weighting_kind(model: nn.Module, images: torch.Tensor, *, atol: float = 1e-6
     if not np.allclose(weights, weights[:1], atol=atol):
         return "computed from the input"
     flat = weights.reshape(len(weights), -1)
-    if isinstance(model, (MLP, ReadoutCNN)):  # one weight per position for each unit
+    if isinstance(model, ReadoutCNN):  # one weight per position for each channel
         flat = weights.reshape(len(weights), weights.shape[1], -1)
     if np.allclose(flat, flat[..., :1], atol=atol):
         return "none"
     return "fixed"
+
+
+def normalised(model: nn.Module, images: torch.Tensor, *, atol: float = 1e-5) -> bool:
+    """Whether the model's weights over positions (:func:`position_weights`) are
+    normalised for every one of ``images`` (N, 3, H, W): non-negative and summing to
+    1 over the positions (per channel for a :class:`~helpers.models.ReadoutCNN`), so
+    that more weight on one position means less on the others.
+
+    True for the softmax maps (the fixed mask, attention pooling, the ViT's class
+    token) and for uniform ones (average pooling); False for signed weights (a
+    flatten readout, an MLP's effective weights) and for gates that need not sum to
+    1 (a sigmoid gate per cell).
+    """
+    weights = position_weights(model, images)
+    per_map = weights.reshape(len(weights), weights.shape[1], -1)
+    if not isinstance(model, ReadoutCNN):
+        per_map = weights.reshape(len(weights), 1, -1)
+    return bool(
+        (per_map >= -atol).all() and np.allclose(per_map.sum(-1), 1.0, atol=atol * 10)
+    )
 
 
 def parameter_count(*models: nn.Module) -> int:

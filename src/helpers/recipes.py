@@ -11,9 +11,11 @@ recipe                what it trains (and which chapter owns it)
 ``chapter5-vit``      the hybrid ViT with learned positions, ``ViT()``
 ``chapter5-vit-none`` the hybrid ViT without positions
 ``chapter6-flatten``  a flatten -> linear readout on chapter 4's backbone, frozen
+``chapter6-gates``    attention pooling, a sigmoid gate per cell and squeeze-and-
+                      excitation on chapter 4's backbone, frozen
 ===================== ================================================================
 
-All four are trained on chapter 4's left-half birds, seed 0.
+All five are trained on chapter 4's left-half birds, seed 0.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from torch import nn
 from helpers import zoo
 from helpers.answer import ROWS
 from helpers.comparators import flatten_on_backbone
-from helpers.models import ReadoutCNN, ViT
+from helpers.gating import GatedCNN, gates_on_backbone
+from helpers.models import PooledCNN, ReadoutCNN, ViT
 from helpers.pooling_heads import position_experiment, three_heads
 from helpers.vit_positions import position_run
 
@@ -66,6 +69,21 @@ def _chapter6_run(progress: bool = True, data: Any = None):
         heads["avg"].backbone, 0, data=data, progress=progress
     )
     return {"flatten": model}, info
+
+
+def _chapter6_gates() -> dict[str, nn.Module]:
+    heads = _chapter4_heads()
+    backbone = heads["avg"].backbone
+    return {
+        "attention": PooledCNN("attention", backbone=backbone),
+        "cells": GatedCNN("cells", backbone=backbone),
+        "channels": GatedCNN("channels", backbone=backbone),
+    }
+
+
+def _chapter6_gates_run(progress: bool = True, data: Any = None):
+    heads, _ = load_recipe("chapter4-heads", progress=progress)
+    return gates_on_backbone(heads["avg"].backbone, 0, data=data, progress=progress)
 
 
 # every recipe's training and measuring runs through these (and this module: a
@@ -128,6 +146,22 @@ RECIPES: dict[str, zoo.Recipe] = {
             about="chapter 6: a flatten -> linear readout trained on chapter 4's "
             "backbone (recipe chapter4-heads), frozen, on left-half birds "
             "(comparators.flatten_on_backbone, seed 0)",
+        ),
+        zoo.Recipe(
+            name="chapter6-gates",
+            build=_chapter6_gates,
+            run=_chapter6_gates_run,
+            modules=(
+                *_DATA,
+                "helpers.models",
+                "helpers.pooling_heads",
+                "helpers.comparators",
+                "helpers.gating",
+            ),
+            about="chapter 6: attention pooling, a sigmoid gate per cell and "
+            "squeeze-and-excitation trained together on chapter 4's backbone "
+            "(recipe chapter4-heads), frozen, on left-half birds "
+            "(gating.gates_on_backbone, seed 0)",
         ),
     )
 }
