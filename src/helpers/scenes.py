@@ -3,8 +3,10 @@
 Every scene is a small sky with clouds and pixel noise, some clutter (leaves, blobs,
 branches) and one *main object*: a bird in half of the scenes, and in the other half a
 decoy (a leaf or a blob with a bird's colour and area). The decoy keeps the task honest:
-a scene with a bird has no extra object, no extra colour and no extra brightness, so only
-the bird's shape tells the label.
+a scene with a bird has no extra object and no extra mean colour or brightness, so these
+global statistics do not tell the label. Which colours sit together in a patch does tell
+part of it (a bird is several colours, a decoy one: chapter 0's probe,
+:mod:`helpers.colour_probe`); the rest is the bird's shape.
 
 Because we draw the scenes ourselves we know the bird's exact pixels (``masks``), which
 later chapters use to *score* where a model looks.
