@@ -103,7 +103,7 @@ notebooks: $(STAMP) $(KERNEL_CONFIG)
 	$(PY) tools/execute_notebooks.py
 
 ## experiments: the three-seed results of chapters 2 to 6 into experiments/chapter2.json
-## (~15 min), chapter3.json (~10 min), chapter4.json (~16 min), comparators.json (~6 min),
+## (~27 min), chapter3.json (~10 min), chapter4.json (~16 min), comparators.json (~6 min),
 ## clutter_sweep.json (~25 min), chapter5.json (~20 min), position_roll.json (~2 min),
 ## chapter6.json (~3 min), gating.json (~4 min), optimizers.json (~6 min) and
 ## explanation.json (~5 min)

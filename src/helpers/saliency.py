@@ -3,10 +3,10 @@
 For a model f (images -> logits) and one image x, the saliency is the gradient
 dz/dx of the logit z = f(x) with respect to the pixels, computed by backpropagation
 with the weights left unchanged (Simonyan et al. 2014 popularised it as a map). It
-depends on the input, so it can move with the bird; but the model never uses it: it
-is read off after the forward pass, which computed z without it.
+depends on the input, so it can move with the bird; the forward pass does not compute
+it: it is read off afterwards, by backpropagation.
 
-For a ReLU network it is more than a diagnostic. Each ReLU multiplies its input by 0
+For a ReLU network it is still more than a diagnostic. Each ReLU multiplies its input by 0
 or 1, a gate computed from the input; with the gates of one image x fixed, the network
 is linear in its pixels, so its logit is exactly
 
