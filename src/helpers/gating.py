@@ -207,8 +207,8 @@ def gates_on_backbone(
         progress: show a progress bar.
 
     Returns:
-        The trained heads and ``{"left": ..., "right": ..., "share": ..., "sum":
-        ..., "flat": ..., "seconds": ...}``: each half as
+        The trained heads and a dict with the keys ``left``, ``right``, ``share``,
+        ``sum``, ``flat`` and ``seconds``: each half as
         :func:`~helpers.comparators.measure_readouts` gives it; ``share[key]`` the
         mean share of the head's weight over cells on right-half birds
         (:func:`gate_share`), ``flat`` an evenly spread map's; ``sum[key]`` the

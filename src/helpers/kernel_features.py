@@ -7,7 +7,7 @@ is a kernel: an inner product phi(q) . phi(k) of features of q and k, in a space
 more dimensions (Katharopoulos et al. 2020). Positive random features (Choromanski et
 al. 2021, "Performer") approximate it with m features,
 
-    phi(x) = exp(w_r . x' - |x'|^2 / 2) / sqrt(m),  r = 1 .. m,  x' = x / d^(1/4),
+    phi(x) = exp(w_r . x' - x' . x' / 2) / sqrt(m),  r = 1 .. m,  x' = x / d^(1/4),
 
 with w_r drawn from a standard normal: the average of phi(q) . phi(k) over draws is
 exactly exp(q . k / sqrt(d)). Then softmax attention is a *normalised* fast-weight
@@ -39,7 +39,7 @@ def draw_features(d: int, m: int, *, seed: int = 0) -> torch.Tensor:
 
 def softmax_features(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Positive random features of queries or keys x (..., L, d) with directions w
-    (m, d): (..., L, m), phi(x) = exp(w x' - |x'|^2 / 2) / sqrt(m), x' = x / d^(1/4).
+    (m, d): (..., L, m), phi(x) = exp(w x' - x' . x' / 2) / sqrt(m), x' = x / d^(1/4).
 
     Averaged over the draws of w, phi(q) . phi(k) = exp(q . k / sqrt(d)).
     """
