@@ -34,16 +34,22 @@ def test_unknown_recipe():
         recipes.train_recipe("nope")
 
 
-def test_the_flatten_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_path):
+@pytest.fixture(scope="module")
+def halves():
+    """A few scenes of each half, made once for the recipe tests (never changed)."""
     from helpers.left_right import LEFT, RIGHT
     from helpers.scenes import make_scenes
 
-    monkeypatch.setenv("COURSE_ZOO", str(tmp_path))
-    data = {
+    return {
         "train": make_scenes(64, region=LEFT, seed=1),
         "left": make_scenes(30, region=LEFT, seed=2),
         "right": make_scenes(30, region=RIGHT, seed=3),
     }
+
+
+def test_the_flatten_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_path, halves):
+    monkeypatch.setenv("COURSE_ZOO", str(tmp_path))
+    data = halves
     torch.manual_seed(0)
     heads = {k: m.eval() for k, m in three_heads().items()}
     before = {k: v.clone() for k, v in heads["avg"].backbone.state_dict().items()}
@@ -66,16 +72,9 @@ def test_the_flatten_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_pat
     assert zoo.path(recipes.RECIPES["chapter6-flatten"]).exists()
 
 
-def test_the_gates_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_path):
-    from helpers.left_right import LEFT, RIGHT
-    from helpers.scenes import make_scenes
-
+def test_the_gates_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_path, halves):
     monkeypatch.setenv("COURSE_ZOO", str(tmp_path))
-    data = {
-        "train": make_scenes(64, region=LEFT, seed=1),
-        "left": make_scenes(30, region=LEFT, seed=2),
-        "right": make_scenes(30, region=RIGHT, seed=3),
-    }
+    data = halves
     torch.manual_seed(0)
     heads = {k: m.eval() for k, m in three_heads().items()}
     before = {k: v.clone() for k, v in heads["avg"].backbone.state_dict().items()}
