@@ -1,5 +1,7 @@
 """helpers.comparators, helpers.models.ReadoutCNN and helpers.train.fit's frozen part."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -90,6 +92,35 @@ def test_fit_keeps_a_frozen_backbone_as_it_was(tiny):
     assert not torch.equal(head.key.weight, start)
     with pytest.raises(ValueError, match="part of the model"):
         fit(head, tiny["train"], epochs=1, seed=0, progress=False, frozen=Backbone())
+
+
+class _Through(torch.nn.Module):
+    """A head behind a wrapper that only has ``forward``: fit runs the frozen backbone
+    at every step for it (no features made once)."""
+
+    def __init__(self, head: torch.nn.Module):
+        super().__init__()
+        self.head = head
+
+    def forward(self, images):
+        return self.head(images)
+
+
+def test_a_frozen_backbones_features_are_made_once_and_train_the_same(tiny):
+    torch.manual_seed(0)
+    backbone = Backbone().eval()
+    calls = []
+    backbone.register_forward_hook(lambda *_: calls.append(1))
+    trained = {}
+    for how in ("once", "every step"):
+        head = ReadoutCNN("flatten", backbone=copy.deepcopy(backbone))
+        model = head if how == "once" else _Through(head)
+        calls.clear()
+        fit(model, tiny["train"], epochs=2, seed=3, progress=False, frozen=head.backbone)
+        trained[how] = (len(calls), head.classifier.weight.detach().clone())
+    assert trained["once"][0] == 1  # 96 scenes: one pass, before the first epoch
+    assert trained["every step"][0] == 2 * 2  # two batches of 64 in each epoch
+    torch.testing.assert_close(trained["once"][1], trained["every step"][1])
 
 
 def test_measure_readouts_counts_what_each_model_says(tiny):

@@ -55,13 +55,13 @@ def test_the_flatten_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_pat
     before = {k: v.clone() for k, v in heads["avg"].backbone.state_dict().items()}
     calls = []
 
-    def fake_load(recipe, *, progress=True):
-        calls.append(recipe.name)
+    def fake_load(recipe, *, progress=True, **options):
+        calls.append((recipe.name, options))
         return heads, {}
 
     monkeypatch.setattr(zoo, "load_or_train", fake_load)
     models, info = recipes.train_recipe("chapter6-flatten", progress=False, data=data)
-    assert calls == ["chapter4-heads"]
+    assert calls == [("chapter4-heads", {"data": data})]  # its scenes, if it trains
     model = models["flatten"]
     assert isinstance(model, ReadoutCNN) and model.backbone is not heads["avg"].backbone
     for name, value in model.backbone.state_dict().items():  # chapter 4's, unchanged
@@ -78,7 +78,7 @@ def test_the_gates_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_path,
     torch.manual_seed(0)
     heads = {k: m.eval() for k, m in three_heads().items()}
     before = {k: v.clone() for k, v in heads["avg"].backbone.state_dict().items()}
-    monkeypatch.setattr(zoo, "load_or_train", lambda recipe, *, progress=True: (heads, {}))
+    monkeypatch.setattr(zoo, "load_or_train", lambda recipe, **_: (heads, {}))
     models, info = recipes.train_recipe("chapter6-gates", progress=False, data=data)
     assert set(models) == {"attention", "cells", "channels"}
     for name, value in models["cells"].backbone.state_dict().items():
@@ -100,8 +100,8 @@ def test_course_models_come_from_the_cache(monkeypatch):
     }
     calls = []
 
-    def fake_load(recipe, *, progress=True):
-        calls.append((recipe.name, progress))
+    def fake_load(recipe, *, progress=True, **options):
+        calls.append((recipe.name, progress, options.get("data")))
         models = built[recipe.name]
         info = {
             half: {n: {"accuracy": accuracy[n][half], "loss": 0.3} for n in models}
@@ -113,10 +113,14 @@ def test_course_models_come_from_the_cache(monkeypatch):
     monkeypatch.setattr(zoo, "load_or_train", fake_load)
     models, acc = recipes.course_models(progress=False)
     assert sorted(calls) == [
-        ("chapter4-heads", False),
-        ("chapter5-vit", False),
-        ("chapter6-flatten", False),
+        ("chapter4-heads", False, None),
+        ("chapter5-vit", False, None),
+        ("chapter6-flatten", False, None),
     ]
+    calls.clear()
+    scenes = {"train": "chapter 4's scenes"}  # handed on to any recipe that trains
+    recipes.course_models(progress=False, data=scenes)
+    assert [data for _, _, data in calls] == [scenes] * 3
     assert list(models) == list(ROWS) and list(acc) == list(ROWS)
     for key in ("avg", "mask", "attention"):
         assert models[key] is built["chapter4-heads"][key]

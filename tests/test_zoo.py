@@ -55,6 +55,13 @@ def test_load_or_train_trains_once_then_reads_the_cache(fake, tmp_path):
         assert not again[name].training
 
 
+def test_load_or_train_gives_its_options_to_a_training_only(fake):
+    models, info = zoo.load_or_train(fake.recipe, progress=False, scale=3.0)
+    assert fake.calls == 1 and info["accuracy"] == 1.5  # trained with them
+    again, info_again = zoo.load_or_train(fake.recipe, progress=False, scale=5.0)
+    assert fake.calls == 1 and info_again["accuracy"] == 1.5  # loaded: not used
+
+
 def test_train_and_store_always_trains_and_refreshes_the_cache(fake):
     zoo.load_or_train(fake.recipe, progress=False)
     models, info = zoo.train_and_store(fake.recipe, progress=False, scale=2.0)

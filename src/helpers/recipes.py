@@ -30,6 +30,7 @@ from helpers.comparators import flatten_on_backbone
 from helpers.gating import GatedCNN, gates_on_backbone
 from helpers.models import PooledCNN, ReadoutCNN, ViT
 from helpers.pooling_heads import position_experiment, three_heads
+from helpers.scenes import Scenes
 from helpers.vit_positions import position_run
 
 __all__ = ["RECIPES", "train_recipe", "load_recipe", "course_models"]
@@ -64,7 +65,7 @@ def _chapter6_flatten() -> dict[str, nn.Module]:
 
 
 def _chapter6_run(progress: bool = True, data: Any = None):
-    heads, _ = load_recipe("chapter4-heads", progress=progress)
+    heads, _ = load_recipe("chapter4-heads", progress=progress, data=data)
     model, info = flatten_on_backbone(
         heads["avg"].backbone, 0, data=data, progress=progress
     )
@@ -82,7 +83,7 @@ def _chapter6_gates() -> dict[str, nn.Module]:
 
 
 def _chapter6_gates_run(progress: bool = True, data: Any = None):
-    heads, _ = load_recipe("chapter4-heads", progress=progress)
+    heads, _ = load_recipe("chapter4-heads", progress=progress, data=data)
     return gates_on_backbone(heads["avg"].backbone, 0, data=data, progress=progress)
 
 
@@ -190,28 +191,38 @@ def train_recipe(
 
 
 def load_recipe(
-    name: str, *, progress: bool = True
+    name: str, *, progress: bool = True, data: dict[str, Scenes] | None = None
 ) -> tuple[dict[str, nn.Module], dict[str, Any]]:
     """Recipe ``name``'s models and measurements, from the cache when the same code
     stored them, else trained now (:func:`helpers.zoo.load_or_train`); the models in
-    eval mode."""
-    return zoo.load_or_train(_recipe(name), progress=progress)
+    eval mode.
+
+    ``data``: the scenes of ``helpers.left_right.position_data(0)`` when already made,
+    for the training (every recipe trains on them); made anew when None.
+    """
+    options = {} if data is None else {"data": data}
+    return zoo.load_or_train(_recipe(name), progress=progress, **options)
 
 
 def course_models(
-    progress: bool = True,
+    progress: bool = True, *, data: dict[str, Scenes] | None = None
 ) -> tuple[dict[str, nn.Module], dict[str, dict[str, float]]]:
     """The five models of :data:`helpers.answer.ROWS`, trained on chapter 4's left-half
     birds (each by :func:`load_recipe`, so trained now when not cached), and their test
     accuracy in each half.
 
+    Args:
+        progress: show progress bars while training.
+        data: the scenes of ``helpers.left_right.position_data(0)`` when already made
+            (then a recipe trained now does not make them again).
+
     Returns:
         ``(models, accuracy)``: models by key, in eval mode; ``accuracy[key]`` is
         ``{"left": ..., "right": ...}`` as measured by the recipe that trained it.
     """
-    heads, heads_info = load_recipe("chapter4-heads", progress=progress)
-    vit, vit_info = load_recipe("chapter5-vit", progress=progress)
-    flatten, flatten_info = load_recipe("chapter6-flatten", progress=progress)
+    heads, heads_info = load_recipe("chapter4-heads", progress=progress, data=data)
+    vit, vit_info = load_recipe("chapter5-vit", progress=progress, data=data)
+    flatten, flatten_info = load_recipe("chapter6-flatten", progress=progress, data=data)
     found = [
         (heads, heads_info, "avg", "avg"),
         (heads, heads_info, "mask", "mask"),

@@ -148,13 +148,19 @@ def _unique_parameters(models: dict[str, nn.Module]) -> list[nn.Parameter]:
     return list(seen.values())
 
 
-def _batch_loss(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor):
+def _batch_loss(
+    models: dict[str, nn.Module],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    given: dict[int, torch.Tensor] | None = None,
+):
     """The summed loss of every model on one batch, all outputs against their targets.
 
     Models that share a backbone (and can pool given features) get its features
     computed once: one forward and one backward pass through it instead of one each.
+    ``given`` maps a backbone's ``id`` to its features for this batch, already made.
     """
-    features: dict[int, torch.Tensor] = {}
+    features: dict[int, torch.Tensor] = dict(given or {})
     loss = x.new_zeros(())
     for m in models.values():
         backbone = getattr(m, "backbone", None)
@@ -169,6 +175,26 @@ def _batch_loss(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor):
         target = y[:, : logits.shape[1]]
         loss = loss + nn.functional.binary_cross_entropy_with_logits(logits, target)
     return loss
+
+
+@torch.no_grad()
+def _frozen_features(
+    models: dict[str, nn.Module], frozen: nn.Module | None, images: torch.Tensor
+) -> torch.Tensor | None:
+    """A frozen backbone's features for every training image, made once, or None.
+
+    A frozen backbone in eval mode is a fixed function of the image, so its features
+    are the same in every epoch: computing them once saves all the later forward
+    passes through it (batch by batch the numbers are the same). None when no model
+    pools features of ``frozen`` (``logits_from_features``).
+    """
+    if frozen is None or not any(
+        getattr(m, "backbone", None) is frozen and hasattr(m, "logits_from_features")
+        for m in models.values()
+    ):
+        return None
+    frozen.eval()
+    return torch.cat([frozen(images[i : i + 500]) for i in range(0, len(images), 500)])
 
 
 def _train_mode(models: dict[str, nn.Module], frozen: nn.Module | None) -> None:
@@ -242,7 +268,8 @@ def fit(
         progress: show a tqdm progress bar.
         frozen: a part of the model(s) to keep as it is (e.g. a trained backbone):
             neither re-initialised nor trained, its BatchNorm statistics fixed; the
-            rest trains on its features.
+            rest trains on its features (made once for every scene when it is the
+            backbone of the models).
         optimizer: ``"adamw"`` (the course's default: each parameter's step divided
             by a running size of its own gradients, plus decoupled weight decay) or
             ``"sgd"`` (SGD with momentum 0.9: one step size for every parameter);
@@ -290,6 +317,7 @@ def fit(
     history = History(device=str(dev))
     start = time.perf_counter()
     bar = tqdm(total=epochs * steps, desc="training", unit="step", disable=not progress)
+    cached = _frozen_features(models, frozen, images)
     with _held(frozen):  # no gradient flows into a frozen part
         if on_epoch is not None:
             _call_in_eval(models, on_epoch, 0, frozen)
@@ -299,7 +327,8 @@ def fit(
             for i in range(steps):
                 idx = perm[i * batch_size : (i + 1) * batch_size]
                 x, t = images[idx], labels[idx]
-                loss = _batch_loss(models, x, t)
+                given = None if cached is None else {id(frozen): cached[idx]}
+                loss = _batch_loss(models, x, t, given)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()

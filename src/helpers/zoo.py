@@ -145,10 +145,11 @@ def train_and_store(
 
 
 def load_or_train(
-    recipe: Recipe, *, progress: bool = True
+    recipe: Recipe, *, progress: bool = True, **options: Any
 ) -> tuple[dict[str, nn.Module], dict[str, Any]]:
     """The trained models and measurements of ``recipe``: from the cache when stored
-    by the same code, else trained now (:func:`train_and_store`) and stored.
+    by the same code, else trained now (:func:`train_and_store`, given ``options``)
+    and stored.
 
     The models come back in eval mode, on ``helpers.train.device()``.
     """
@@ -170,4 +171,4 @@ def load_or_train(
             pickle.UnpicklingError,
         ):
             stored.unlink(missing_ok=True)  # unreadable or from other models: remake
-    return train_and_store(recipe, progress=progress)
+    return train_and_store(recipe, progress=progress, **options)
