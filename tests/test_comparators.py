@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import train
 from helpers.comparators import (
     COMPARATORS,
     CONTROLS,
@@ -106,7 +107,8 @@ class _Through(torch.nn.Module):
         return self.head(images)
 
 
-def test_a_frozen_backbones_features_are_made_once_and_train_the_same(tiny):
+def test_a_frozen_backbones_features_are_made_once_and_train_the_same(tiny, monkeypatch):
+    monkeypatch.setattr(train, "_FEATURE_CHUNK", 40)  # 96 scenes: three chunks
     torch.manual_seed(0)
     backbone = Backbone().eval()
     calls = []
@@ -118,7 +120,7 @@ def test_a_frozen_backbones_features_are_made_once_and_train_the_same(tiny):
         calls.clear()
         fit(model, tiny["train"], epochs=2, seed=3, progress=False, frozen=head.backbone)
         trained[how] = (len(calls), head.classifier.weight.detach().clone())
-    assert trained["once"][0] == 1  # 96 scenes: one pass, before the first epoch
+    assert trained["once"][0] == 3  # 40 + 40 + 16 scenes, before the first epoch
     assert trained["every step"][0] == 2 * 2  # two batches of 64 in each epoch
     torch.testing.assert_close(trained["once"][1], trained["every step"][1])
 

@@ -87,7 +87,22 @@ def test_the_gates_recipe_reads_chapter4s_backbone_frozen(monkeypatch, tmp_path,
     assert zoo.path(recipes.RECIPES["chapter6-gates"]).exists()
 
 
-def test_course_models_come_from_the_cache(monkeypatch):
+def test_the_recipes_scenes_are_fingerprinted_and_other_scenes_refused(halves):
+    from helpers.left_right import position_data
+
+    assert recipes.scenes_fingerprint(position_data(0)) == recipes.POSITION_DATA_0
+    assert recipes.scenes_fingerprint(halves) != recipes.POSITION_DATA_0
+    moved = dict(halves, right=halves["left"])  # same sizes, other scenes
+    assert recipes.scenes_fingerprint(moved) != recipes.scenes_fingerprint(halves)
+    with pytest.raises(ValueError, match="not the scenes of"):
+        recipes.load_recipe("chapter4-heads", data=halves)
+    with pytest.raises(ValueError, match="'train', 'left' and 'right'"):
+        recipes.load_recipe("chapter4-heads", data={"train": halves["train"]})
+    with pytest.raises(TypeError, match="dict of helpers.scenes.Scenes"):
+        recipes.scenes_fingerprint({"train": halves["train"].images})
+
+
+def test_course_models_come_from_the_cache(monkeypatch, halves):
     torch.manual_seed(0)
     built = {
         "chapter4-heads": three_heads(),
@@ -118,9 +133,10 @@ def test_course_models_come_from_the_cache(monkeypatch):
         ("chapter6-flatten", False, None),
     ]
     calls.clear()
-    scenes = {"train": "chapter 4's scenes"}  # handed on to any recipe that trains
-    recipes.course_models(progress=False, data=scenes)
-    assert [data for _, _, data in calls] == [scenes] * 3
+    # the scenes are checked, then handed on to any recipe that trains
+    monkeypatch.setattr(recipes, "POSITION_DATA_0", recipes.scenes_fingerprint(halves))
+    recipes.course_models(progress=False, data=halves)
+    assert [data for _, _, data in calls] == [halves] * 3
     assert list(models) == list(ROWS) and list(acc) == list(ROWS)
     for key in ("avg", "mask", "attention"):
         assert models[key] is built["chapter4-heads"][key]

@@ -20,8 +20,10 @@ All five are trained on chapter 4's left-half birds, seed 0.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from helpers import zoo
@@ -33,7 +35,14 @@ from helpers.pooling_heads import position_experiment, three_heads
 from helpers.scenes import Scenes
 from helpers.vit_positions import position_run
 
-__all__ = ["RECIPES", "train_recipe", "load_recipe", "course_models"]
+__all__ = [
+    "RECIPES",
+    "train_recipe",
+    "load_recipe",
+    "course_models",
+    "POSITION_DATA_0",
+    "scenes_fingerprint",
+]
 
 
 def _chapter4_heads() -> dict[str, nn.Module]:
@@ -64,8 +73,16 @@ def _chapter6_flatten() -> dict[str, nn.Module]:
     return {"flatten": ReadoutCNN("flatten")}
 
 
+def _chapter4_heads_for(progress: bool, data: Any) -> dict[str, nn.Module]:
+    """Chapter 4's heads for a recipe built on them, trained on ``data`` if not cached
+    (the scenes this recipe trains on: the caller's, as :func:`train_recipe` takes)."""
+    options = {} if data is None else {"data": data}
+    heads, _ = zoo.load_or_train(_recipe("chapter4-heads"), progress=progress, **options)
+    return heads
+
+
 def _chapter6_run(progress: bool = True, data: Any = None):
-    heads, _ = load_recipe("chapter4-heads", progress=progress, data=data)
+    heads = _chapter4_heads_for(progress, data)
     model, info = flatten_on_backbone(
         heads["avg"].backbone, 0, data=data, progress=progress
     )
@@ -83,7 +100,7 @@ def _chapter6_gates() -> dict[str, nn.Module]:
 
 
 def _chapter6_gates_run(progress: bool = True, data: Any = None):
-    heads, _ = load_recipe("chapter4-heads", progress=progress, data=data)
+    heads = _chapter4_heads_for(progress, data)
     return gates_on_backbone(heads["avg"].backbone, 0, data=data, progress=progress)
 
 
@@ -198,10 +215,54 @@ def load_recipe(
     eval mode.
 
     ``data``: the scenes of ``helpers.left_right.position_data(0)`` when already made,
-    for the training (every recipe trains on them); made anew when None.
+    for the training (every recipe trains on them); made anew when None. Other
+    scenes are refused (a model trained on them would be stored as the recipe's):
+    their labels and which scenes hold a bird are checked, a few kilobytes.
     """
-    options = {} if data is None else {"data": data}
-    return zoo.load_or_train(_recipe(name), progress=progress, **options)
+    recipe = _recipe(name)
+    if data is None:
+        return zoo.load_or_train(recipe, progress=progress)
+    _check_position_data(data)
+    return zoo.load_or_train(recipe, progress=progress, data=data)
+
+
+POSITION_DATA_0 = "d0e131e646415e16"
+"""A fingerprint of ``helpers.left_right.position_data(0)``, the scenes every recipe
+trains on: :func:`scenes_fingerprint` of its three sets."""
+
+
+def scenes_fingerprint(data: dict[str, Scenes]) -> str:
+    """16 hex digits that tell sets of scenes apart: a SHA-256 of each set's size,
+    labels and which scenes show a bird (exact integers: the same on every machine).
+
+    Args:
+        data: sets of :class:`~helpers.scenes.Scenes` by name, e.g. ``"train"``,
+            ``"left"``, ``"right"``.
+    """
+    if not isinstance(data, dict) or not all(isinstance(s, Scenes) for s in data.values()):
+        raise TypeError("data must be a dict of helpers.scenes.Scenes, by set name")
+    digest = hashlib.sha256()
+    for name in sorted(data):
+        scenes = data[name]
+        shown = scenes.masks.reshape(len(scenes), -1).any(axis=1)
+        digest.update(f"{name}:{len(scenes)}:".encode())
+        digest.update(np.asarray(scenes.labels, dtype="<i8").tobytes())
+        digest.update(np.packbits(shown).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _check_position_data(data: Any) -> None:
+    if not isinstance(data, dict) or set(data) != {"train", "left", "right"}:
+        raise ValueError(
+            "data must be helpers.left_right.position_data(0): the scenes 'train', "
+            "'left' and 'right'"
+        )
+    if scenes_fingerprint(data) != POSITION_DATA_0:
+        raise ValueError(
+            "data are not the scenes of helpers.left_right.position_data(0), which "
+            "every recipe trains on (another seed, size or main=False?): pass those, "
+            "or leave data out"
+        )
 
 
 def course_models(

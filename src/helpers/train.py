@@ -177,16 +177,22 @@ def _batch_loss(
     return loss
 
 
+_FEATURE_CHUNK = 500  # images per forward pass when a frozen backbone's features are made
+
+
 @torch.no_grad()
 def _frozen_features(
     models: dict[str, nn.Module], frozen: nn.Module | None, images: torch.Tensor
 ) -> torch.Tensor | None:
-    """A frozen backbone's features for every training image, made once, or None.
+    """A frozen backbone's features for every training image, (N, C, h, w), made once
+    in chunks of ``_FEATURE_CHUNK`` images; or None.
 
     A frozen backbone in eval mode is a fixed function of the image, so its features
     are the same in every epoch: computing them once saves all the later forward
-    passes through it (batch by batch the numbers are the same). None when no model
-    pools features of ``frozen`` (``logits_from_features``).
+    passes through it (the same numbers up to floating-point rounding, as a
+    convolution over another batch size may round differently; identical on the CPUs
+    measured). None unless some model's ``backbone`` is ``frozen`` and it pools given
+    features (``logits_from_features``).
     """
     if frozen is None or not any(
         getattr(m, "backbone", None) is frozen and hasattr(m, "logits_from_features")
@@ -194,7 +200,8 @@ def _frozen_features(
     ):
         return None
     frozen.eval()
-    return torch.cat([frozen(images[i : i + 500]) for i in range(0, len(images), 500)])
+    step = _FEATURE_CHUNK
+    return torch.cat([frozen(images[i : i + step]) for i in range(0, len(images), step)])
 
 
 def _train_mode(models: dict[str, nn.Module], frozen: nn.Module | None) -> None:
@@ -268,8 +275,10 @@ def fit(
         progress: show a tqdm progress bar.
         frozen: a part of the model(s) to keep as it is (e.g. a trained backbone):
             neither re-initialised nor trained, its BatchNorm statistics fixed; the
-            rest trains on its features (made once for every scene when it is the
-            backbone of the models).
+            rest trains on its features. When it is a model's ``backbone`` and the
+            model pools given features (``logits_from_features``), they are made
+            once for every scene before the first epoch (so a forward hook on it
+            fires once per chunk of scenes, not once per step).
         optimizer: ``"adamw"`` (the course's default: each parameter's step divided
             by a running size of its own gradients, plus decoupled weight decay) or
             ``"sgd"`` (SGD with momentum 0.9: one step size for every parameter);
