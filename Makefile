@@ -72,15 +72,13 @@ CLAIMS := $(abspath _build/claims-nbval.jsonl)
 ## test: build the book, then the helper tests and the browser test of the built book,
 ## every notebook against its saved outputs (nbval: another thread count, an empty
 ## model cache), and lint. nbval runs beside the other tests, not after them: at one
-## thread it leaves the second core to them (its report follows theirs). Both share
-## the cores, so in both a waiting thread sleeps instead of spinning
-## (OMP_WAIT_POLICY=PASSIVE): neither burns the core the other needs.
+## thread it leaves the second core to them (its report follows theirs).
 test: $(STAMP) $(KERNEL_CONFIG) $(NODE) $(CHROMIUM) book
 	rm -rf $(NBVAL_ZOO) $(CLAIMS) && mkdir -p _build
 	( $(OFFLINE) $(NBVAL) COURSE_CLAIM_LOG=$(CLAIMS) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks > _build/nbval.log 2>&1 ) & \
 	nbval=$$!; trap 'kill $$nbval 2>/dev/null' INT TERM; \
-	$(OFFLINE) OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest --durations=12 tests; tests=$$?; \
+	$(OFFLINE) $(PY) -m pytest --durations=12 tests; tests=$$?; \
 	wait $$nbval; notebooks=$$?; \
 	echo "--- nbval at $(NBVAL_THREADS) thread(s), an empty model cache (_build/nbval.log) ---"; \
 	cat _build/nbval.log; \
